@@ -1,0 +1,600 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLibPQ
+import DequeModule
+import Foundation
+public import Logging
+public import NIOPosix
+import Synchronization
+
+/// How a connection waits for the server.
+public enum PostgresIOMode: String, Sendable, CaseIterable {
+    /// libpq in non-blocking mode; one epoll thread waits on every connection's socket and
+    /// resumes the task that sent the statement. No thread is parked per statement.
+    case reactor
+    /// libpq in blocking mode; each statement runs on a dedicated thread pool sized to the
+    /// connection pool, so a blocked call never sits on a NIO event loop or a Swift
+    /// concurrency thread.
+    case threads
+}
+
+/// Settings of one connection to PostgreSQL.
+public struct PostgresConnectionConfiguration: Sendable {
+    /// A libpq connection string or URI (`postgresql://user@host:5432/db?sslmode=require`).
+    /// TLS is whatever libpq's own `sslmode`/`sslrootcert`/... parameters in it say.
+    public var url: String
+    public var applicationName: String
+    public var connectTimeout: Duration
+    /// The session's `statement_timeout`; nil leaves the server's default.
+    public var statementTimeout: Duration?
+    /// The session's `idle_in_transaction_session_timeout`: protects against a leaked
+    /// transaction holding locks.
+    public var idleInTransactionTimeout: Duration?
+    public var ioMode: PostgresIOMode
+    /// Prepared statements kept per connection (least recently prepared dropped first).
+    public var preparedStatementCacheSize: Int
+
+    public init(
+        url: String, applicationName: String = "crm", connectTimeout: Duration = .seconds(5),
+        statementTimeout: Duration? = .seconds(30), idleInTransactionTimeout: Duration? = .seconds(60),
+        ioMode: PostgresIOMode = .reactor, preparedStatementCacheSize: Int = 256
+    ) {
+        self.url = url
+        self.applicationName = applicationName
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.idleInTransactionTimeout = idleInTransactionTimeout
+        self.ioMode = ioMode
+        self.preparedStatementCacheSize = preparedStatementCacheSize
+    }
+}
+
+/// Anything statements can be run on: a pool (one connection per statement), a connection, a
+/// transaction.
+public protocol PostgresQueryable: Sendable {
+    /// Runs one statement with bound parameters and returns its rows.
+    /// - Parameter timeout: cancels the statement on the server after this long (client-side
+    ///   cancel request); nil keeps the session's `statement_timeout`.
+    func query(_ query: PostgresQuery, timeout: Duration?) async throws -> PostgresRows
+}
+
+extension PostgresQueryable {
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await self.query(query, timeout: nil)
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ query: PostgresQuery, timeout: Duration? = nil) async throws -> Int {
+        try await self.query(query, timeout: timeout).affectedRows
+    }
+
+    /// The first row, or nil.
+    public func queryFirst(_ query: PostgresQuery, timeout: Duration? = nil) async throws -> PostgresRow? {
+        try await self.query(query, timeout: timeout).firstRow
+    }
+}
+
+/// One libpq connection.
+///
+/// Concurrency discipline (why `@unchecked Sendable` is sound): the `PGconn` is used by one task
+/// at a time — whoever borrowed the connection from the pool (or created it) — and, while that
+/// task is suspended waiting for a reply, by the reactor thread, which touches it only between
+/// the task arming the socket and the reactor resuming the task. The mutable Swift state
+/// (`statementCache`) is touched only by the borrowing task. Cancellation (`PQcancel`) uses its
+/// own thread-safe `PGcancel` object, and `abort()` only shuts the socket down.
+public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
+    let handle: OpaquePointer
+    /// Our own duplicate of libpq's socket, watched by the reactor and used for `poll` and
+    /// `shutdown`. libpq closes its descriptor as soon as it sees the connection fail; if we
+    /// watched that number, a new connection could be given the same number before we
+    /// deregister the old one, and we would then remove the new one's registration. The
+    /// duplicate keeps the socket (and its number) ours until `close()`.
+    let socket: Int32
+    public let id: Int
+    let configuration: PostgresConnectionConfiguration
+    let logger: Logger
+    private let reactor: Reactor?
+    private let blockingPool: NIOThreadPool
+    private let cancelToken: CancelToken?
+    /// Receives the server's notices (and libpq's) for the logger instead of stderr.
+    private let noticeSink: NoticeSink
+    private var statementCache: [String: String] = [:]
+    private var statementOrder: Deque<String> = []
+    private var nextStatementNumber = 0
+    private let closed = Atomic<Bool>(false)
+    /// Set when the connection must not be reused (lost, aborted, protocol out of step).
+    private let broken = Atomic<Bool>(false)
+
+    private static let nextID = Atomic<Int>(1)
+
+    /// The server process serving this connection.
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    private init(
+        handle: OpaquePointer, configuration: PostgresConnectionConfiguration, reactor: Reactor?,
+        blockingPool: NIOThreadPool, logger: Logger
+    ) {
+        self.handle = handle
+        self.socket = fcntl(PQsocket(handle), F_DUPFD_CLOEXEC, 0)
+        self.id = Self.nextID.add(1, ordering: .relaxed).oldValue
+        self.configuration = configuration
+        self.reactor = reactor
+        self.blockingPool = blockingPool
+        self.cancelToken = PQgetCancel(handle).map(CancelToken.init)
+        var logger = logger
+        logger[metadataKey: "db.connection"] = "\(self.id)"
+        self.logger = logger
+        self.noticeSink = NoticeSink(logger: logger)
+        PQsetNoticeProcessor(
+            handle,
+            { context, message in
+                guard let context, let message else { return }
+                Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue().receive(String(cString: message))
+            }, Unmanaged.passUnretained(noticeSink).toOpaque())
+    }
+
+    deinit {
+        if !closed.load(ordering: .relaxed) {
+            reactor?.deregister(fd: socket)
+            PQfinish(handle)
+            if socket >= 0 { closeDescriptor(socket) }
+        }
+    }
+
+    // MARK: Connecting
+
+    /// Opens a connection. Blocking libpq connect runs on `blockingPool`.
+    public static func connect(
+        configuration: PostgresConnectionConfiguration, blockingPool: NIOThreadPool, logger: Logger
+    ) async throws -> PostgresConnection {
+        let reactor: Reactor?
+        switch configuration.ioMode {
+        case .reactor: reactor = try Reactor.shared.get()
+        case .threads: reactor = nil
+        }
+        let parameters = try connectionParameters(configuration)
+        let box = try await blockingPool.runIfActive { () -> PGconnBox in
+            let pointer = Self.withCStringArrays(parameters.map(\.0), parameters.map(\.1)) { keywords, values in
+                PQconnectdbParams(keywords, values, 1)
+            }
+            return PGconnBox(pointer: pointer)
+        }
+        guard let handle = box.pointer else {
+            throw PostgresError(code: .unableToConnect, message: "out of memory while connecting")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = errorMessage(handle)
+            PQfinish(handle)
+            throw PostgresError(code: .unableToConnect, message: "cannot connect to PostgreSQL: \(message)")
+        }
+        if reactor != nil, PQsetnonblocking(handle, 1) != 0 {
+            let message = errorMessage(handle)
+            PQfinish(handle)
+            throw PostgresError(code: .unableToConnect, message: "cannot switch to non-blocking mode: \(message)")
+        }
+        let connection = PostgresConnection(
+            handle: handle, configuration: configuration, reactor: reactor, blockingPool: blockingPool, logger: logger)
+        guard connection.socket >= 0 else {
+            connection.close()
+            throw PostgresError(code: .unableToConnect, message: "cannot duplicate the connection's socket: errno \(errno)")
+        }
+        if let reactor {
+            do {
+                try reactor.register(fd: connection.socket)
+            } catch {
+                connection.close()
+                throw error
+            }
+        }
+        return connection
+    }
+
+    /// Keywords for `PQconnectdbParams`: our defaults first, then the URL (which overrides
+    /// them), then `options`, which merges the URL's own options with the session settings the
+    /// client's decoders rely on (UTC, ISO dates).
+    static func connectionParameters(_ configuration: PostgresConnectionConfiguration) throws -> [(String, String)] {
+        var userOptions = ""
+        var errorPointer: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(configuration.url, &errorPointer) else {
+            let message = errorPointer.map { String(cString: $0) } ?? "unparsable connection string"
+            if let errorPointer { PQfreemem(errorPointer) }
+            throw PostgresError(
+                code: .unableToConnect,
+                message: "invalid database URL: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "options", let value = option.pointee.val {
+                userOptions = String(cString: value)
+            }
+            option += 1
+        }
+        PQconninfoFree(parsed)
+
+        var sessionOptions = ["-c TimeZone=UTC", "-c DateStyle=ISO,YMD", "-c IntervalStyle=postgres", "-c extra_float_digits=3"]
+        if let timeout = configuration.statementTimeout {
+            sessionOptions.append("-c statement_timeout=\(timeout.milliseconds)")
+        }
+        if let timeout = configuration.idleInTransactionTimeout {
+            sessionOptions.append("-c idle_in_transaction_session_timeout=\(timeout.milliseconds)")
+        }
+        if !userOptions.isEmpty { sessionOptions.insert(userOptions, at: 0) }
+        return [
+            ("application_name", configuration.applicationName),
+            ("connect_timeout", String(max(1, Int(configuration.connectTimeout.components.seconds)))),
+            ("keepalives", "1"),
+            ("keepalives_idle", "30"),
+            ("keepalives_interval", "10"),
+            ("keepalives_count", "3"),
+            ("dbname", configuration.url),
+            ("client_encoding", "UTF8"),
+            ("options", sessionOptions.joined(separator: " ")),
+        ]
+    }
+
+    // MARK: Statements
+
+    public func query(_ query: PostgresQuery, timeout: Duration?) async throws -> PostgresRows {
+        let name = try await preparedName(for: query)
+        do {
+            return try await run(timeout: timeout) { connection in
+                Self.withParameters(query.bindings) { count, values in
+                    PQsendQueryPrepared(connection.handle, name, count, values, nil, nil, 0)
+                }
+            }
+        } catch let error as PostgresError
+            where error.code == .featureNotSupported || error.code == .invalidSQLStatementName
+        {
+            // "cached plan must not change result type" after a schema change, or a statement the
+            // server no longer knows: forget it so the next use prepares it again.
+            forgetStatement(sql: query.sql)
+            throw error
+        }
+    }
+
+    /// Runs SQL text through the simple-query protocol: several statements allowed, no
+    /// parameters. For migrations and fixed control statements only (`BEGIN`, `COMMIT`).
+    @discardableResult
+    public func executeScript(_ sql: String, timeout: Duration? = nil) async throws -> PostgresRows {
+        try await run(timeout: timeout) { connection in PQsendQuery(connection.handle, sql) }
+    }
+
+    private func preparedName(for query: PostgresQuery) async throws -> String {
+        if let name = statementCache[query.sql] { return name }
+        nextStatementNumber += 1
+        let name = "s\(nextStatementNumber)"
+        let types = query.bindings.types
+        _ = try await run(timeout: nil) { connection in
+            types.withUnsafeBufferPointer { typesPointer in
+                PQsendPrepare(connection.handle, name, query.sql, Int32(types.count), typesPointer.baseAddress)
+            }
+        }
+        statementCache[query.sql] = name
+        statementOrder.append(query.sql)
+        if statementOrder.count > configuration.preparedStatementCacheSize, let oldest = statementOrder.popFirst(),
+            let oldName = statementCache.removeValue(forKey: oldest)
+        {
+            _ = try? await executeScript("DEALLOCATE \(oldName)")
+        }
+        return name
+    }
+
+    private func forgetStatement(sql: String) {
+        if statementCache.removeValue(forKey: sql) != nil {
+            statementOrder.removeAll { $0 == sql }
+        }
+    }
+
+    /// Sends with `send` and waits for every result of the statement; throws the server's error
+    /// if one of them failed, else returns the last one.
+    private func run(timeout: Duration?, send: @escaping @Sendable (PostgresConnection) -> Int32) async throws
+        -> PostgresRows
+    {
+        guard !closed.load(ordering: .relaxed) else {
+            throw PostgresError(code: .connectionDoesNotExist, message: "the connection is closed")
+        }
+        guard !broken.load(ordering: .relaxed), PQstatus(handle) == CONNECTION_OK else {
+            broken.store(true, ordering: .relaxed)
+            throw PostgresError.connectionLost(Self.errorMessage(handle))
+        }
+        let watchdog = timeout.map { timeout in
+            Task { [self] in
+                try await Task.sleep(for: timeout)
+                await self.cancelRunningStatement(hardDeadline: min(timeout, .seconds(5)))
+            }
+        }
+        defer { watchdog?.cancel() }
+
+        let results: [PostgresRows]
+        if let reactor {
+            results = try await withCheckedThrowingContinuation { continuation in
+                guard send(self) == 1 else {
+                    continuation.resume(throwing: self.lostOrFailed())
+                    return
+                }
+                let pending = PendingResults(continuation: continuation)
+                self.flushThenRead(pending, reactor: reactor)
+            }
+        } else {
+            results = try await blockingPool.runIfActive { [self] in
+                guard send(self) == 1 else { throw self.lostOrFailed() }
+                var collected: [PostgresRows] = []
+                while let result = PQgetResult(self.handle) { collected.append(PostgresRows(handle: result)) }
+                return collected
+            }
+        }
+        return try interpret(results)
+    }
+
+    /// Reactor path: flush what libpq could not send yet, then read until the statement's
+    /// results are complete. Runs on the reactor thread after the first call.
+    private func flushThenRead(_ pending: PendingResults, reactor: Reactor) {
+        if pending.flushing {
+            let flushed = PQflush(handle)
+            if flushed < 0 {
+                pending.finish(throwing: lostOrFailed())
+                return
+            }
+            if flushed == 1 {
+                reactor.arm(fd: socket, writable: true) { [self] _ in self.flushThenRead(pending, reactor: reactor) }
+                return
+            }
+            pending.flushing = false
+        }
+        if pending.started {
+            if PQconsumeInput(handle) == 0 {
+                broken.store(true, ordering: .relaxed)
+                pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
+                return
+            }
+        }
+        pending.started = true
+        while PQisBusy(handle) == 0 {
+            guard let result = PQgetResult(handle) else {
+                pending.finish()
+                return
+            }
+            pending.results.append(PostgresRows(handle: result))
+        }
+        if PQstatus(handle) != CONNECTION_OK {
+            broken.store(true, ordering: .relaxed)
+            pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
+            return
+        }
+        reactor.arm(fd: socket) { [self] _ in self.flushThenRead(pending, reactor: reactor) }
+    }
+
+    private func interpret(_ results: [PostgresRows]) throws -> PostgresRows {
+        var last: PostgresRows?
+        for result in results {
+            switch PQresultStatus(result.handle) {
+            case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
+                throw serverError(from: result.handle)
+            case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                broken.store(true, ordering: .relaxed)
+                throw PostgresError(code: .featureNotSupported, message: "COPY is not supported by this client")
+            default:
+                last = result
+            }
+        }
+        guard let last else {
+            if PQstatus(handle) != CONNECTION_OK { broken.store(true, ordering: .relaxed) }
+            throw PostgresError.connectionLost(Self.errorMessage(handle))
+        }
+        return last
+    }
+
+    private func lostOrFailed() -> PostgresError {
+        let message = Self.errorMessage(handle)
+        if PQstatus(handle) != CONNECTION_OK {
+            broken.store(true, ordering: .relaxed)
+            return .connectionLost(message)
+        }
+        // libpq refused to send (e.g. another command still in progress): unusable from here.
+        broken.store(true, ordering: .relaxed)
+        return PostgresError(code: .connectionException, message: message)
+    }
+
+    private func serverError(from result: OpaquePointer) -> PostgresError {
+        func field(_ code: Int32) -> String? {
+            guard let value = PQresultErrorField(result, code) else { return nil }
+            return String(cString: value)
+        }
+        // Field codes from postgres_ext.h (PG_DIAG_*).
+        let sqlState = field(Int32(UInt8(ascii: "C")))
+        let message = field(Int32(UInt8(ascii: "M"))) ?? Self.errorMessage(handle)
+        guard let sqlState else {
+            // No SQLSTATE: libpq's own error, i.e. the connection failed under the statement.
+            broken.store(true, ordering: .relaxed)
+            return .connectionLost(message)
+        }
+        let error = PostgresError(
+            code: SQLState(sqlState), message: message, detail: field(Int32(UInt8(ascii: "D"))),
+            hint: field(Int32(UInt8(ascii: "H"))), severity: field(Int32(UInt8(ascii: "V"))),
+            schemaName: field(Int32(UInt8(ascii: "s"))), tableName: field(Int32(UInt8(ascii: "t"))),
+            columnName: field(Int32(UInt8(ascii: "c"))), constraintName: field(Int32(UInt8(ascii: "n"))))
+        if error.kind == .connectionLost { broken.store(true, ordering: .relaxed) }
+        return error
+    }
+
+    static func errorMessage(_ handle: OpaquePointer) -> String {
+        guard let message = PQerrorMessage(handle) else { return "" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // MARK: Cancel, abort, health
+
+    /// Asks the server to cancel the statement in flight; if it has not ended after
+    /// `hardDeadline`, shuts the socket down so the waiting task fails with a lost connection
+    /// (the network may be gone, in which case the cancel request cannot arrive either).
+    func cancelRunningStatement(hardDeadline: Duration) async {
+        if let cancelToken {
+            _ = try? await blockingPool.runIfActive {
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(cancelToken.pointer, &buffer, 256)
+            }
+        }
+        do {
+            try await Task.sleep(for: hardDeadline)
+        } catch {
+            return  // the statement ended: the watchdog was cancelled
+        }
+        logger.warning("statement did not end after a cancel request; dropping the connection")
+        abort()
+    }
+
+    /// Shuts the socket down: any waiter sees a lost connection, the pool discards it.
+    public func abort() {
+        broken.store(true, ordering: .relaxed)
+        _ = shutdown(socket, Int32(SHUT_RDWR))
+    }
+
+    /// Transaction state as libpq tracks it.
+    var transactionStatus: PGTransactionStatusType { PQtransactionStatus(handle) }
+
+    /// A connection the pool can hand out again: open, not broken, not inside a transaction.
+    var isReusable: Bool {
+        !closed.load(ordering: .relaxed) && !broken.load(ordering: .relaxed) && PQstatus(handle) == CONNECTION_OK
+            && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// Checks an idle connection without a round trip: an idle connection has nothing to read,
+    /// so a readable socket means the server closed it (restart, admin shutdown, network reset)
+    /// or sent an error; libpq then reads it and reports the connection bad.
+    func checkIdleHealth() -> Bool {
+        guard isReusable else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, 0)
+        if ready == 0 { return true }
+        if ready < 0 { return errno == EINTR }
+        if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+            broken.store(true, ordering: .relaxed)
+            return false
+        }
+        while let notification = PQnotifies(handle) { PQfreemem(notification) }
+        return true
+    }
+
+    /// Closes the connection. Call only when no statement is in flight.
+    public func close() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        reactor?.deregister(fd: socket)
+        PQfinish(handle)
+        if socket >= 0 { closeDescriptor(socket) }
+    }
+
+    public var isClosed: Bool { closed.load(ordering: .relaxed) }
+
+    // MARK: Helpers
+
+    /// Calls `body` with parameter values as C strings (NULL for SQL NULL).
+    static func withParameters<R>(
+        _ bindings: PostgresBindings, _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
+        let values = bindings.values
+        if values.isEmpty { return body(0, nil) }
+        var storage: [CChar] = []
+        var offsets: [Int] = []
+        offsets.reserveCapacity(values.count)
+        for value in values {
+            guard let value else {
+                offsets.append(-1)
+                continue
+            }
+            offsets.append(storage.count)
+            value.utf8CString.withUnsafeBufferPointer { storage.append(contentsOf: $0) }
+        }
+        return storage.withUnsafeBufferPointer { buffer in
+            let pointers = offsets.map { offset -> UnsafePointer<CChar>? in
+                offset < 0 ? nil : buffer.baseAddress.map { $0 + offset }
+            }
+            return pointers.withUnsafeBufferPointer { body(Int32(values.count), $0.baseAddress) }
+        }
+    }
+
+    static func withCStringArrays<R>(
+        _ first: [String], _ second: [String],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> R
+    ) -> R {
+        let firstC = first.map { strdup($0) }
+        let secondC = second.map { strdup($0) }
+        defer {
+            firstC.forEach { free($0) }
+            secondC.forEach { free($0) }
+        }
+        let firstPointers = firstC.map { UnsafePointer($0) } + [nil]
+        let secondPointers = secondC.map { UnsafePointer($0) } + [nil]
+        return firstPointers.withUnsafeBufferPointer { a in
+            secondPointers.withUnsafeBufferPointer { b in body(a.baseAddress!, b.baseAddress!) }
+        }
+    }
+}
+
+/// Routes notices to the log: FATAL notices (the server ending an idle session) at info,
+/// the rest (NOTICE/WARNING from statements) at debug.
+private final class NoticeSink: Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+
+    func receive(_ message: String) {
+        let text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("FATAL") {
+            logger.info("server notice", metadata: ["notice": "\(text)"])
+        } else {
+            logger.debug("server notice", metadata: ["notice": "\(text)"])
+        }
+    }
+}
+
+private func closeDescriptor(_ fd: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.close(fd)
+    #elseif canImport(Musl)
+    _ = Musl.close(fd)
+    #endif
+}
+
+/// The results of a statement being collected on the reactor thread; resumed exactly once.
+private final class PendingResults: @unchecked Sendable {
+    // Touched only by the reactor thread after creation (and by the creating task before arming).
+    var results: [PostgresRows] = []
+    var flushing = true
+    var started = false
+    private var continuation: CheckedContinuation<[PostgresRows], any Error>?
+
+    init(continuation: CheckedContinuation<[PostgresRows], any Error>) {
+        self.continuation = continuation
+    }
+
+    func finish() {
+        continuation?.resume(returning: results)
+        continuation = nil
+    }
+
+    func finish(throwing error: any Error) {
+        continuation?.resume(throwing: error)
+        continuation = nil
+    }
+}
+
+/// Carries a raw pointer across the thread-pool boundary; the pointer has one owner at a time.
+private struct PGconnBox: @unchecked Sendable { let pointer: OpaquePointer? }
+
+/// libpq's cancel object: independent of the `PGconn` once made, and documented as safe to use
+/// from another thread; freed when the last user (connection or a cancel in progress) lets go.
+private final class CancelToken: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { PQfreeCancel(pointer) }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let parts = components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,127 @@
+/// A statement and its bound parameters.
+///
+/// Written with string interpolation, every interpolated value becomes a `$n` placeholder and a
+/// bound parameter; it is never spliced into the SQL text:
+///
+///     let query: PostgresQuery = "SELECT name FROM customers WHERE dealer_id = \(dealerID) AND phone = \(phone)"
+///     // sql: "SELECT name FROM customers WHERE dealer_id = $1 AND phone = $2"
+///
+/// SQL text can only be assembled from string literals (`\(sql: "...")` takes a `StaticString`), so
+/// dynamic filters are built by choosing between literals, never by formatting values.
+public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    public private(set) var sql: String
+    public private(set) var bindings: PostgresBindings
+
+    public init(unsafeSQL sql: String, bindings: PostgresBindings = PostgresBindings()) {
+        self.sql = sql
+        self.bindings = bindings
+    }
+
+    public init(stringLiteral value: StaticString) {
+        self.sql = value.description
+        self.bindings = PostgresBindings()
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        self.sql = stringInterpolation.sql
+        self.bindings = stringInterpolation.bindings
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var sql: String
+        var bindings: PostgresBindings
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql = ""
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            bindings = PostgresBindings(capacity: interpolationCount)
+        }
+
+        public mutating func appendLiteral(_ literal: StaticString) {
+            sql += literal.description
+        }
+
+        /// A bound parameter.
+        public mutating func appendInterpolation(_ value: some PostgresEncodable) {
+            bindings.append(value)
+            sql += "$\(bindings.count)"
+        }
+
+        /// A piece of SQL text that is itself a literal in the source.
+        public mutating func appendInterpolation(sql literal: StaticString) {
+            sql += literal.description
+        }
+
+        /// A nested query fragment: its SQL (renumbered) and its bindings.
+        public mutating func appendInterpolation(fragment: PostgresQuery) {
+            sql += fragment.renumbered(offset: bindings.count)
+            bindings.append(contentsOf: fragment.bindings)
+        }
+    }
+
+    /// Appends another fragment, renumbering its placeholders.
+    public mutating func append(_ fragment: PostgresQuery) {
+        sql += fragment.renumbered(offset: bindings.count)
+        bindings.append(contentsOf: fragment.bindings)
+    }
+
+    public static func + (lhs: PostgresQuery, rhs: PostgresQuery) -> PostgresQuery {
+        var result = lhs
+        result.append(rhs)
+        return result
+    }
+
+    /// The SQL with `$n` shifted by `offset` (placeholders inside string literals are not
+    /// renumbered; fragments never put placeholders there).
+    func renumbered(offset: Int) -> String {
+        guard offset > 0, bindings.count > 0 else { return sql }
+        let bytes = Array(sql.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 8)
+        var index = 0
+        var inString = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "'") { inString.toggle() }
+            if byte == UInt8(ascii: "$"), !inString, index + 1 < bytes.count, bytes[index + 1] &- 48 < 10 {
+                var number = 0
+                index += 1
+                while index < bytes.count, bytes[index] &- 48 < 10 {
+                    number = number * 10 + Int(bytes[index] - 48)
+                    index += 1
+                }
+                out.append(contentsOf: "$\(number + offset)".utf8)
+                continue
+            }
+            out.append(byte)
+            index += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public var description: String { "\(sql) [\(bindings.count) parameters]" }
+}
+
+/// Parameter values in text format with their declared types.
+public struct PostgresBindings: Sendable {
+    public private(set) var values: [String?] = []
+    public private(set) var types: [UInt32] = []
+
+    public init() {}
+    init(capacity: Int) {
+        values.reserveCapacity(capacity)
+        types.reserveCapacity(capacity)
+    }
+
+    public var count: Int { values.count }
+
+    public mutating func append<Value: PostgresEncodable>(_ value: Value) {
+        values.append(value.postgresText)
+        types.append(Value.postgresType.rawValue)
+    }
+
+    mutating func append(contentsOf other: PostgresBindings) {
+        values.append(contentsOf: other.values)
+        types.append(contentsOf: other.types)
+    }
+}

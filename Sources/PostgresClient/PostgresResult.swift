@@ -1,0 +1,110 @@
+import CLibPQ
+
+/// The rows of one statement's result. Owns the libpq `PGresult`; a `PGresult` is immutable once
+/// received, so it is safe to read from any thread, hence `@unchecked Sendable`.
+public final class PostgresRows: @unchecked Sendable, RandomAccessCollection {
+    let handle: OpaquePointer
+    public let count: Int
+    public let columnCount: Int
+    /// Rows affected by an INSERT/UPDATE/DELETE (0 when the command reports none).
+    public let affectedRows: Int
+
+    init(handle: OpaquePointer) {
+        self.handle = handle
+        self.count = Int(PQntuples(handle))
+        self.columnCount = Int(PQnfields(handle))
+        if let tuples = PQcmdTuples(handle), tuples.pointee != 0 {
+            self.affectedRows = Int(String(cString: tuples)) ?? 0
+        } else {
+            self.affectedRows = 0
+        }
+    }
+
+    deinit { PQclear(handle) }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+    public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, index: position) }
+
+    /// The result's column names in order.
+    public var columnNames: [String] {
+        (0..<columnCount).map { columnName($0) }
+    }
+
+    func columnName(_ index: Int) -> String {
+        guard let name = PQfname(handle, Int32(index)) else { return "#\(index)" }
+        return String(cString: name)
+    }
+
+    func columnIndex(_ name: String) -> Int? {
+        for index in 0..<columnCount {
+            if let cName = PQfname(handle, Int32(index)), strcmpEqual(cName, name) { return index }
+        }
+        return nil
+    }
+
+    /// The first row, if any.
+    public var firstRow: PostgresRow? { isEmpty ? nil : self[0] }
+}
+
+@inline(__always)
+private func strcmpEqual(_ cString: UnsafePointer<CChar>, _ name: String) -> Bool {
+    var name = name
+    return name.withUTF8 { utf8 in
+        var index = 0
+        while index < utf8.count {
+            let c = UInt8(bitPattern: cString[index])
+            if c == 0 || c != utf8[index] { return false }
+            index += 1
+        }
+        return cString[index] == 0
+    }
+}
+
+/// One row of a result.
+public struct PostgresRow: Sendable {
+    let rows: PostgresRows
+    public let index: Int
+
+    /// Decodes the value of column `column` (by position).
+    public func decode<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T {
+        guard column >= 0, column < rows.columnCount else {
+            throw PostgresDecodingError(
+                column: "#\(column)", columnIndex: column, targetType: "\(T.self)", postgresType: 0,
+                reason: "the result has only \(rows.columnCount) columns")
+        }
+        let handle = rows.handle
+        let row = Int32(index)
+        let col = Int32(column)
+        do {
+            if PQgetisnull(handle, row, col) == 1 { return try T.decodeNull() }
+            let length = Int(PQgetlength(handle, row, col))
+            guard let pointer = PQgetvalue(handle, row, col) else { return try T.decodeNull() }
+            return try pointer.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                try T.decode(
+                    PostgresCell(
+                        bytes: UnsafeBufferPointer(start: bytes, count: length),
+                        type: PostgresType(rawValue: PQftype(handle, col))))
+            }
+        } catch let failure as PostgresCell.Failure {
+            throw PostgresDecodingError(
+                column: rows.columnName(column), columnIndex: column, targetType: "\(T.self)",
+                postgresType: PQftype(handle, col), reason: failure.reason)
+        }
+    }
+
+    /// Decodes the value of the column named `column`.
+    public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        guard let position = rows.columnIndex(column) else {
+            throw PostgresDecodingError(
+                column: column, columnIndex: -1, targetType: "\(T.self)", postgresType: 0,
+                reason: "no such column in the result (columns: \(rows.columnNames.joined(separator: ", ")))")
+        }
+        return try decode(position, as: T.self)
+    }
+
+    /// True when the column holds SQL NULL.
+    public func isNull(_ column: Int) -> Bool {
+        PQgetisnull(rows.handle, Int32(index), Int32(column)) == 1
+    }
+}

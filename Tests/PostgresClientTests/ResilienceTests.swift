@@ -1,0 +1,160 @@
+import CRMTestSupport
+import Foundation
+import PostgresClient
+import Testing
+
+@Suite("LISTEN/NOTIFY and surviving a server restart")
+struct ResilienceTests {
+    @Test("notifications arrive on the channel's sequence, after commit only")
+    func listenNotify() async throws {
+        try await withTestPool(migrated: false) { pool, database in
+            let listener = PostgresListener(
+                configuration: PostgresConnectionConfiguration(url: database.url), blockingPool: TestDatabase.blockingPool,
+                logger: TestDatabase.logger)
+            let runner = Task { try await listener.run() }
+            defer {
+                listener.shutdown()
+                runner.cancel()
+            }
+            let stream = try listener.notifications(on: "crm_test")
+            var iterator = stream.makeAsyncIterator()
+            // Subscribing is asynchronous: send until the first one arrives.
+            let first = try await firstNotification(
+                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_test", payload: "hello 你好") })
+            #expect(first?.payload == "hello 你好")
+            #expect(first?.channel == "crm_test")
+
+            // A notification in a rolled-back transaction is never delivered; a committed one is.
+            struct Rollback: Error {}
+            try? await pool.withTransaction { tx in
+                try await tx.notify(channel: "crm_test", payload: "rolled back")
+                throw Rollback()
+            }
+            try await pool.withTransaction { tx in try await tx.notify(channel: "crm_test", payload: "committed") }
+            // Skip repeats of the first message still in flight; "rolled back" must never show.
+            var next = await iterator.next()
+            while next?.payload == "hello 你好" { next = await iterator.next() }
+            #expect(next?.payload == "committed")
+            #expect(throws: PostgresListenerError.self) { _ = try listener.notifications(on: "Bad Name; DROP") }
+        }
+    }
+
+    @Test("after a PostgreSQL restart, pooled queries and LISTEN work again without restarting the process")
+    func survivesRestart() async throws {
+        let chaos = ChaosCluster.shared
+        guard let adminURL = chaos.adminURL, chaos.isAvailable else {
+            Issue.record("CRM_TEST_CHAOS_DATABASE_URL / CRM_TEST_PGCTL not set: run through scripts/test")
+            return
+        }
+        try await chaos.exclusive {
+            try await withTestDatabase(migrated: false, adminURL: adminURL) { database in
+                let pool = database.makePool(maxConnections: 4, acquireTimeout: .seconds(2))
+                defer { pool.shutdownNow() }
+                let listener = PostgresListener(
+                    configuration: PostgresConnectionConfiguration(url: database.url),
+                    blockingPool: TestDatabase.blockingPool, logger: TestDatabase.logger)
+                let runner = Task { try await listener.run() }
+                defer {
+                    listener.shutdown()
+                    runner.cancel()
+                }
+                let stream = try listener.notifications(on: "after_restart")
+                var iterator = stream.makeAsyncIterator()
+                _ = try await firstNotification(
+                    &iterator, listener: listener,
+                    sending: { try await pool.notify(channel: "after_restart", payload: "before") })
+                // Warm the pool: several idle connections that the restart will kill.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<4 { group.addTask { _ = try await pool.query("SELECT pg_sleep(0.05)") } }
+                    try await group.waitForAll()
+                }
+                let before = try await pool.queryFirst("SELECT pg_backend_pid()")?.decode(0, as: Int.self)
+
+                try await chaos.restart()
+
+                // Queries succeed again within seconds, on fresh connections.
+                let deadline = ContinuousClock.now + .seconds(10)
+                var after: Int?
+                while ContinuousClock.now < deadline {
+                    if let pid = try? await pool.queryFirst("SELECT pg_backend_pid()")?.decode(0, as: Int.self) {
+                        after = pid
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(after != nil)
+                #expect(after != before)
+                // Every connection of the old server is gone; none is handed out broken.
+                for _ in 0..<8 { #expect(try await pool.queryFirst("SELECT 1")?.decode(0, as: Int.self) == 1) }
+
+                // The listener reconnected and LISTENs again.
+                var again = try await firstNotification(
+                    &iterator, listener: listener,
+                    sending: { try await pool.notify(channel: "after_restart", payload: "after") }, within: .seconds(15))
+                while again?.payload == "before" { again = await iterator.next() }
+                #expect(again?.payload == "after")
+                #expect(listener.reconnects >= 1)
+            }
+        }
+    }
+
+    @Test("a stopped server gives a prompt connection error, not a hang")
+    func serverDown() async throws {
+        let chaos = ChaosCluster.shared
+        guard let adminURL = chaos.adminURL, chaos.isAvailable else {
+            Issue.record("chaos cluster not configured: run through scripts/test")
+            return
+        }
+        try await chaos.exclusive {
+            try await withTestDatabase(migrated: false, adminURL: adminURL) { database in
+                let pool = database.makePool(maxConnections: 2, acquireTimeout: .seconds(2))
+                defer { pool.shutdownNow() }
+                #expect(try await pool.queryFirst("SELECT 1")?.decode(0, as: Int.self) == 1)
+                try await chaos.stop()
+                do {
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try await pool.query("SELECT 1")
+                        Issue.record("a query against a stopped server should fail")
+                    } catch {
+                        #expect(error.isDatabaseUnavailable, "\(error)")
+                    }
+                    #expect(ContinuousClock.now - started < .seconds(6))
+                    try await chaos.start()
+                } catch {
+                    try? await chaos.start()
+                    throw error
+                }
+                let deadline = ContinuousClock.now + .seconds(10)
+                var ok = false
+                while ContinuousClock.now < deadline, !ok {
+                    ok = (try? await pool.queryFirst("SELECT 1")) != nil
+                    if !ok { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(ok)
+            }
+        }
+    }
+}
+
+/// Sends (repeatedly, since LISTEN may not be active yet) until a notification arrives; after
+/// `limit` shuts the listener down, which ends the sequence (nil).
+func firstNotification(
+    _ iterator: inout AsyncStream<PostgresNotification>.AsyncIterator, listener: PostgresListener,
+    sending send: @escaping @Sendable () async throws -> Void, within limit: Duration = .seconds(5)
+) async throws -> PostgresNotification? {
+    let sender = Task {
+        let deadline = ContinuousClock.now + limit
+        while !Task.isCancelled, ContinuousClock.now < deadline {
+            try? await send()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+    defer { sender.cancel() }
+    let timeout = Task {
+        try await Task.sleep(for: limit)
+        listener.shutdown()
+    }
+    defer { timeout.cancel() }
+    return await iterator.next()
+}

@@ -1,0 +1,151 @@
+import CRMTestSupport
+import Foundation
+import PostgresClient
+import Testing
+
+@Suite("Typed values through libpq")
+struct TypeRoundTripTests {
+    @Test("text, integers, bool, numeric, float, uuid round-trip, NULLs included")
+    func scalars() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            let id = UUID()
+            let row = try #require(
+                try await pool.queryFirst(
+                    """
+                    SELECT \("王小明")::text, \(Int.max)::int8, \(Int32.min)::int4, \(Int16(-7))::int2, \(true)::bool,
+                           \(Decimal(string: "12345678901234567890.123456789")!)::numeric, \(3.25)::float8,
+                           \(id)::uuid, \(String?.none)::text, \(Int?.none)::int8, \("")::text
+                    """))
+            #expect(try row.decode(0, as: String.self) == "王小明")
+            #expect(try row.decode(1, as: Int.self) == Int.max)
+            #expect(try row.decode(2, as: Int32.self) == Int32.min)
+            #expect(try row.decode(3, as: Int16.self) == -7)
+            #expect(try row.decode(4, as: Bool.self) == true)
+            #expect(try row.decode(5, as: Decimal.self) == Decimal(string: "12345678901234567890.123456789")!)
+            #expect(try row.decode(6, as: Double.self) == 3.25)
+            #expect(try row.decode(7, as: UUID.self) == id)
+            #expect(try row.decode(8, as: String?.self) == nil)
+            #expect(try row.decode(9, as: Int?.self) == nil)
+            #expect(try row.decode(10, as: String.self) == "")
+            #expect(row.isNull(8))
+        }
+    }
+
+    @Test("non-ASCII text: Chinese names, emoji, quotes and backslashes survive")
+    func unicodeText() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            try await pool.execute("CREATE TABLE people (name text NOT NULL)")
+            let names = ["欧阳娜娜", "司马 懿", "Zoë \"Quote\" O'Brien \\ back", "🚗 车主俱乐部", "\t\n"]
+            for name in names { try await pool.execute("INSERT INTO people VALUES (\(name))") }
+            let stored = try await pool.query("SELECT name FROM people ORDER BY name").map { try $0.decode(0, as: String.self) }
+            #expect(Set(stored) == Set(names))
+            let length = try await pool.queryFirst("SELECT char_length(\("欧阳娜娜"))")?.decode(0, as: Int.self)
+            #expect(length == 4)
+        }
+    }
+
+    @Test("a bound parameter that contains SQL is stored verbatim, never executed")
+    func injectionIsInert() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            try await pool.execute("CREATE TABLE x (note text)")
+            let hostile = "'; drop table x; --"
+            try await pool.execute("INSERT INTO x (note) VALUES (\(hostile))")
+            let evil2 = "1); DELETE FROM x; --"
+            try await pool.execute("INSERT INTO x (note) VALUES (\(evil2))")
+            let notes = try await pool.query("SELECT note FROM x ORDER BY note").map { try $0.decode(0, as: String.self) }
+            #expect(notes.sorted() == [hostile, evil2].sorted())
+            let query: PostgresQuery = "SELECT * FROM x WHERE note = \(hostile)"
+            #expect(query.sql == "SELECT * FROM x WHERE note = $1")
+        }
+    }
+
+    @Test("timestamps: instants are kept across session time zones; dates stay calendar dates")
+    func timestamps() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            try await pool.execute("CREATE TABLE t (at timestamptz, d date)")
+            // 2026-11-23T23:30:00.123456Z, late evening UTC = next morning in Shanghai.
+            let instant = Date(timeIntervalSince1970: 1_795_476_600.123456)
+            try await pool.execute("INSERT INTO t VALUES (\(instant), \(PostgresDate(year: 2024, month: 2, day: 29)))")
+            let back = try #require(try await pool.queryFirst("SELECT at, d FROM t"))
+            let decoded = try back.decode(0, as: Date.self)
+            #expect(abs(decoded.timeIntervalSince1970 - instant.timeIntervalSince1970) < 0.000_001)
+            #expect(try back.decode(1, as: PostgresDate.self) == PostgresDate(year: 2024, month: 2, day: 29))
+
+            // The same instant read in a session set to Shanghai: the client still decodes it
+            // correctly because the server sends the offset.
+            try await pool.withConnection { connection in
+                try await connection.executeScript("SET TimeZone = 'Asia/Shanghai'")
+                let text = try await connection.queryFirst("SELECT at::text FROM t")?.decode(0, as: String.self)
+                #expect(text?.hasSuffix("+08") == true)
+                let shanghai = try await connection.queryFirst("SELECT at FROM t")?.decode(0, as: Date.self)
+                #expect(abs((shanghai?.timeIntervalSince1970 ?? 0) - instant.timeIntervalSince1970) < 0.000_001)
+                let local = try await connection.queryFirst("SELECT (at AT TIME ZONE 'Asia/Shanghai')::date FROM t")?
+                    .decode(0, as: PostgresDate.self)
+                #expect(local == PostgresDate(year: 2026, month: 11, day: 24))
+                try await connection.executeScript("SET TimeZone = 'UTC'")
+            }
+            // Half-hour offsets and dates before 1970.
+            let old = try await pool.queryFirst("SELECT '1969-07-20 20:17:40+05:30'::timestamptz")?.decode(0, as: Date.self)
+            #expect(old == Date(timeIntervalSince1970: -14_182_940 - 19_800))
+        }
+    }
+
+    @Test("jsonb, bytea and arrays")
+    func structured() async throws {
+        struct Payload: Codable, Equatable {
+            var name: String
+            var tags: [String]
+        }
+        try await withTestPool(migrated: false) { pool, _ in
+            let payload = Payload(name: "李雷", tags: ["vip", "车主"])
+            let row = try #require(
+                try await pool.queryFirst(
+                    """
+                    SELECT \(try PostgresJSON(encoding: payload)), \(PostgresBytes([0, 1, 254, 255])),
+                           \(["a", "b c", "\"q\"", "逗,号"])::text[], \([1, 2, 3])::int8[], ARRAY[NULL, 'x']::text[],
+                           '{}'::int4[]
+                    """))
+            #expect(try row.decode(0, as: PostgresJSON.self).decode(Payload.self) == payload)
+            #expect(try row.decode(1, as: PostgresBytes.self).bytes == [0, 1, 254, 255])
+            #expect(try row.decode(2, as: [String].self) == ["a", "b c", "\"q\"", "逗,号"])
+            #expect(try row.decode(3, as: [Int].self) == [1, 2, 3])
+            #expect(try row.decode(4, as: [String?].self) == [nil, "x"])
+            #expect(try row.decode(5, as: [Int].self) == [])
+        }
+    }
+
+    @Test("a value that does not fit names the column")
+    func decodingErrorNamesColumn() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            let row = try #require(try await pool.queryFirst("SELECT 'abc'::text AS customer_name, NULL::int AS age"))
+            do {
+                _ = try row.decode("customer_name", as: Int.self)
+                Issue.record("decoding text as Int should fail")
+            } catch let error as PostgresDecodingError {
+                #expect(error.column == "customer_name")
+                #expect(error.description.contains("customer_name"))
+            }
+            do {
+                _ = try row.decode("age", as: Int.self)
+                Issue.record("decoding NULL as Int should fail")
+            } catch let error as PostgresDecodingError {
+                #expect(error.column == "age")
+                #expect(error.reason.contains("NULL"))
+            }
+            #expect(try row.decode("age", as: Int?.self) == nil)
+            #expect(throws: PostgresDecodingError.self) { try row.decode("missing", as: Int.self) }
+        }
+    }
+
+    @Test("composed queries renumber their placeholders")
+    func composition() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            var query: PostgresQuery = "SELECT count(*) FROM generate_series(1, \(10)) g WHERE g > \(2)"
+            query.append(" AND g < \(9)")
+            query.append(" AND g <> \(5) AND g <> \(6)")
+            #expect(query.sql.contains("$4") && query.sql.contains("$3"))
+            let count = try await pool.queryFirst(query)?.decode(0, as: Int.self)
+            #expect(count == 4)
+        }
+    }
+}
