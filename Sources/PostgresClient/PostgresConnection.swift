@@ -115,12 +115,12 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
     public var backendPID: Int32 { PQbackendPID(handle) }
 
     private init(
-        handle: OpaquePointer, configuration: PostgresConnectionConfiguration, reactor: Reactor?,
+        id: Int, handle: OpaquePointer, configuration: PostgresConnectionConfiguration, reactor: Reactor?,
         blockingPool: NIOThreadPool, logger: Logger
     ) {
+        self.id = id
         self.handle = handle
         self.socket = fcntl(PQsocket(handle), F_DUPFD_CLOEXEC, 0)
-        self.id = Self.nextID.add(1, ordering: .relaxed).oldValue
         self.configuration = configuration
         self.reactor = reactor
         self.blockingPool = blockingPool
@@ -151,11 +151,19 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
     public static func connect(
         configuration: PostgresConnectionConfiguration, blockingPool: NIOThreadPool, logger: Logger
     ) async throws -> PostgresConnection {
-        let reactor: Reactor?
-        switch configuration.ioMode {
-        case .reactor: reactor = try Reactor.shared.get()
-        case .threads: reactor = nil
-        }
+        try await connect(configuration: configuration, blockingPool: blockingPool, logger: logger, reactor: nil)
+    }
+
+    /// Opens a connection watched by `reactor` (or one chosen in turn when nil).
+    static func connect(
+        configuration: PostgresConnectionConfiguration, blockingPool: NIOThreadPool, logger: Logger, reactor: Reactor?
+    ) async throws -> PostgresConnection {
+        let id = nextID.add(1, ordering: .relaxed).oldValue
+        let reactor: Reactor? =
+            switch configuration.ioMode {
+            case .reactor: try reactor ?? Reactor.forConnection(id)
+            case .threads: nil
+            }
         let parameters = try connectionParameters(configuration)
         let box = try await blockingPool.runIfActive { () -> PGconnBox in
             let pointer = Self.withCStringArrays(parameters.map(\.0), parameters.map(\.1)) { keywords, values in
@@ -177,7 +185,8 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
             throw PostgresError(code: .unableToConnect, message: "cannot switch to non-blocking mode: \(message)")
         }
         let connection = PostgresConnection(
-            handle: handle, configuration: configuration, reactor: reactor, blockingPool: blockingPool, logger: logger)
+            id: id, handle: handle, configuration: configuration, reactor: reactor, blockingPool: blockingPool,
+            logger: logger)
         guard connection.socket >= 0 else {
             connection.close()
             throw PostgresError(code: .unableToConnect, message: "cannot duplicate the connection's socket: errno \(errno)")
@@ -345,25 +354,32 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
             }
             pending.flushing = false
         }
-        if pending.started {
-            if PQconsumeInput(handle) == 0 {
+        if pending.started, !consumeUntilDrained() {
+            pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
+            return
+        }
+        pending.started = true
+        while true {
+            while PQisBusy(handle) == 0 {
+                guard let result = PQgetResult(handle) else {
+                    pending.finish()
+                    return
+                }
+                pending.results.append(PostgresRows(handle: result))
+            }
+            if PQstatus(handle) != CONNECTION_OK {
                 broken.store(true, ordering: .relaxed)
                 pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
                 return
             }
-        }
-        pending.started = true
-        while PQisBusy(handle) == 0 {
-            guard let result = PQgetResult(handle) else {
-                pending.finish()
+            // Edge-triggered: wait for the next edge only once the socket is drained, else
+            // data already there would never signal again.
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { break }
+            guard consumeUntilDrained() else {
+                pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
                 return
             }
-            pending.results.append(PostgresRows(handle: result))
-        }
-        if PQstatus(handle) != CONNECTION_OK {
-            broken.store(true, ordering: .relaxed)
-            pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
-            return
         }
         reactor.arm(fd: socket) { [self] _ in self.flushThenRead(pending, reactor: reactor) }
     }
@@ -453,6 +469,15 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
         _ = shutdown(socket, Int32(SHUT_RDWR))
     }
 
+    /// Which reactor watches this connection (nil in `.threads` mode).
+    var reactorIndex: Int? { reactor?.index }
+
+    /// The reactor watching this connection (the listener waits on it directly).
+    func reactorForListening() throws -> Reactor {
+        guard let reactor else { throw PostgresError(code: .connectionException, message: "the connection has no reactor") }
+        return reactor
+    }
+
     /// Transaction state as libpq tracks it.
     var transactionStatus: PGTransactionStatusType { PQtransactionStatus(handle) }
 
@@ -467,15 +492,34 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
     /// or sent an error; libpq then reads it and reports the connection bad.
     func checkIdleHealth() -> Bool {
         guard isReusable else { return false }
+        // Reactor mode: the socket is watched even while idle; no event means nothing happened.
+        if let reactor {
+            guard reactor.hasPendingEvents(fd: socket) else { return true }
+            reactor.clearPending(fd: socket)
+        }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, 0)
         if ready == 0 { return true }
         if ready < 0 { return errno == EINTR }
-        if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
-            broken.store(true, ordering: .relaxed)
-            return false
-        }
+        guard consumeUntilDrained() else { return false }
         while let notification = PQnotifies(handle) { PQfreemem(notification) }
+        return true
+    }
+
+    /// Reads everything the socket holds into libpq's buffer; false when the connection failed.
+    ///
+    /// Waits are edge-triggered, so a reader must drain the socket: a server that ends a session
+    /// sends an error message and then closes, often in one edge; reading only the message
+    /// would leave the end-of-stream unread and no further edge would ever report it.
+    func consumeUntilDrained() -> Bool {
+        for _ in 0..<64 {
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                broken.store(true, ordering: .relaxed)
+                return false
+            }
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, 0) <= 0 { return true }
+        }
         return true
     }
 

@@ -161,7 +161,7 @@ public final class PostgresListener: Service, Sendable {
 
     /// Serves one connection until it fails or the listener shuts down.
     private func listen(on connection: PostgresConnection) async throws {
-        let reactor = try Reactor.shared.get()
+        let reactor = try connection.reactorForListening()
         var listening = Set<String>()
         while !isShutDown {
             let wanted = state.withLock { state -> Set<String> in
@@ -169,6 +169,7 @@ public final class PostgresListener: Service, Sendable {
                 return Set(state.subscribers.keys)
             }
             for channel in wanted.subtracting(listening) {
+                logger.trace("LISTEN", metadata: ["channel": "\(channel)", "db.connection": "\(connection.id)"])
                 try await connection.executeScript("LISTEN \"\(channel)\"")
             }
             for channel in listening.subtracting(wanted) {
@@ -192,7 +193,8 @@ public final class PostgresListener: Service, Sendable {
             }
             state.withLock { $0.wake = nil }
             reactor.disarm(fd: connection.socket)
-            if PQconsumeInput(connection.handle) == 0 || PQstatus(connection.handle) != CONNECTION_OK {
+            logger.trace("listener woke", metadata: ["db.connection": "\(connection.id)"])
+            guard connection.consumeUntilDrained() else {
                 throw PostgresError.connectionLost(PostgresConnection.errorMessage(connection.handle))
             }
             deliverBuffered(connection)

@@ -42,52 +42,66 @@ public struct PostgresPoolConfiguration: Sendable {
 ///   and its slot given to the next waiter, so the pool heals itself after a server restart.
 /// - `run()` keeps `minConnections` open, prunes dead and long-idle connections, and on
 ///   graceful shutdown stops handing out connections and closes them as they come back.
+///
+/// In `.reactor` mode the pool is split into one shard per reactor thread; a shard's
+/// connections are watched by its reactor. Code inside `withAffinity` runs on a reactor thread
+/// and takes connections of that reactor's shard, so a reply resumes it without any thread
+/// hand-off. Other callers take shards in turn. A caller whose shard is exhausted borrows an
+/// idle connection from another shard before it waits.
 public final class PostgresPool: PostgresQueryable, Service, Sendable {
     public let configuration: PostgresPoolConfiguration
     let logger: Logger
     /// Runs blocking libpq calls (connect, cancel, and statements in `.threads` mode).
     let blockingPool: NIOThreadPool
-    private let state = Mutex(State())
+    private let shards: [PoolShard]
+    private let reactors: [Reactor]
+    private let nextShard = Atomic<Int>(0)
     private let metrics: PoolMetrics
-
-    private struct State {
-        var idle: [IdleConnection] = []
-        var leased = 0
-        var opening = 0
-        var waiters: Deque<Waiter> = []
-        var nextWaiterID = 0
-        var isShutDown = false
-        var total: Int { idle.count + leased + opening }
-    }
-
-    private struct IdleConnection {
-        let connection: PostgresConnection
-        let since: ContinuousClock.Instant
-    }
-
-    private struct Waiter {
-        let id: Int
-        let continuation: CheckedContinuation<Grant, any Error>
-    }
-
-    /// What a waiter is handed: a connection, or the right to open one.
-    private enum Grant: Sendable {
-        case connection(PostgresConnection)
-        case openSlot
-    }
 
     public init(configuration: PostgresPoolConfiguration, logger: Logger, metricsLabel: String = "db_pool") {
         self.configuration = configuration
         self.logger = logger
-        let threads =
-            configuration.connection.ioMode == .threads ? configuration.maxConnections + 2 : 2
+        let threads = configuration.connection.ioMode == .threads ? configuration.maxConnections + 2 : 2
         self.blockingPool = NIOThreadPool(numberOfThreads: threads)
         self.blockingPool.start()
         self.metrics = PoolMetrics(label: metricsLabel, maxConnections: configuration.maxConnections)
+        let reactors: [Reactor]
+        if configuration.connection.ioMode == .reactor, let all = try? Reactor.shared.get() {
+            reactors = Array(all.prefix(configuration.maxConnections))
+        } else {
+            reactors = []
+        }
+        self.reactors = reactors
+        let count = max(1, reactors.count)
+        self.shards = (0..<count).map { index in
+            // Spread the totals: the first shards take the remainders.
+            let maxConnections = configuration.maxConnections / count + (index < configuration.maxConnections % count ? 1 : 0)
+            let minConnections = configuration.minConnections / count + (index < configuration.minConnections % count ? 1 : 0)
+            return PoolShard(
+                index: index, reactor: reactors.isEmpty ? nil : reactors[index], maxConnections: maxConnections,
+                minConnections: minConnections)
+        }
     }
 
     deinit {
         blockingPool.shutdownGracefully { _ in }
+    }
+
+    // MARK: Affinity
+
+    @TaskLocal static var affinity: Int?
+
+    /// Runs `body` on one of the client's reactor threads (taken in turn), preferring that
+    /// reactor's connections: statements inside complete without a thread hand-off. `body`
+    /// shares the thread with every connection of that reactor, so it must not block (no
+    /// synchronous I/O, no long CPU work). In `.threads` mode this just runs `body`.
+    public func withAffinity<T>(_ body: () async throws -> T) async rethrows -> T {
+        guard !reactors.isEmpty else { return try await body() }
+        if Self.affinity != nil { return try await body() }
+        let shard = nextShard.add(1, ordering: .relaxed).oldValue % shards.count
+        return try await withTaskExecutorPreference(reactors[shard]) {
+            try await Self.$affinity.withValue(shard) { try await body() }
+        }
     }
 
     // MARK: Using connections
@@ -140,167 +154,100 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
 
     public func acquire() async throws -> PostgresConnection {
         let start = ContinuousClock.now
+        let home = shards[Self.affinity ?? (nextShard.add(1, ordering: .relaxed).oldValue % shards.count)]
         while true {
-            let decision: Decision = state.withLock { state in
-                if state.isShutDown { return .fail(PoolError.shutDown) }
-                if let idle = state.idle.popLast() {
-                    state.leased += 1
-                    return .check(idle.connection)
-                }
-                if state.total < configuration.maxConnections {
-                    state.opening += 1
-                    return .open
-                }
-                return .wait
-            }
-            switch decision {
+            switch home.decide() {
             case .fail(let error):
                 throw error
             case .check(let connection):
                 if connection.checkIdleHealth() {
                     metrics.recordAcquire(since: start)
-                    updateGauges()
                     return connection
                 }
                 logger.info("discarding a dead idle connection", metadata: ["db.connection": "\(connection.id)"])
-                discard(connection)
+                home.discard(connection)
             case .open:
-                let connection = try await openGrantedSlot()
+                let connection = try await open(in: home)
                 metrics.recordAcquire(since: start)
                 return connection
             case .wait:
-                let remaining = configuration.acquireTimeout - (ContinuousClock.now - start)
-                switch try await waitForGrant(timeout: remaining) {
-                case .connection(let connection):
+                // Borrow an idle connection from another shard before queueing.
+                if let (shard, connection) = borrowIdle(excluding: home) {
                     if connection.checkIdleHealth() {
                         metrics.recordAcquire(since: start)
                         return connection
                     }
-                    discard(connection)
-                case .openSlot:
-                    let connection = try await openGrantedSlot()
-                    metrics.recordAcquire(since: start)
-                    return connection
+                    shard.discard(connection)
+                    continue
+                }
+                let remaining = configuration.acquireTimeout - (ContinuousClock.now - start)
+                guard remaining > .zero else {
+                    metrics.acquireTimeouts.increment()
+                    throw PoolError.acquireTimeout(configuration.acquireTimeout)
+                }
+                metrics.waiting.increment()
+                defer { metrics.waiting.decrement() }
+                do {
+                    switch try await home.waitForGrant(timeout: remaining, reporting: configuration.acquireTimeout) {
+                    case .connection(let connection):
+                        if connection.checkIdleHealth() {
+                            metrics.recordAcquire(since: start)
+                            return connection
+                        }
+                        home.discard(connection)
+                    case .openSlot:
+                        let connection = try await open(in: home)
+                        metrics.recordAcquire(since: start)
+                        return connection
+                    }
+                } catch let error as PoolError {
+                    if case .acquireTimeout = error { metrics.acquireTimeouts.increment() }
+                    throw error
                 }
             }
         }
     }
 
-    private enum Decision {
-        case fail(any Error)
-        case check(PostgresConnection)
-        case open
-        case wait
+    private func borrowIdle(excluding home: PoolShard) -> (PoolShard, PostgresConnection)? {
+        for shard in shards where shard !== home {
+            if let connection = shard.takeIdle() { return (shard, connection) }
+        }
+        return nil
     }
 
-    /// Opens a connection in a slot already counted in `opening`.
-    private func openGrantedSlot() async throws -> PostgresConnection {
-        updateGauges()
+    /// Opens a connection in a slot of `shard` already counted as opening.
+    private func open(in shard: PoolShard) async throws -> PostgresConnection {
         do {
-            let connection = try await connectDedicated()
-            state.withLock { state in
-                state.opening -= 1
-                state.leased += 1
-            }
-            updateGauges()
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration.connection, blockingPool: blockingPool, logger: logger,
+                reactor: shard.reactor)
+            shard.opened(connection)
             return connection
         } catch {
             metrics.connectFailures.increment()
-            let next: Waiter? = state.withLock { state in
-                state.opening -= 1
-                return grantSlotToNextWaiter(&state)
-            }
-            next?.continuation.resume(returning: .openSlot)
-            updateGauges()
+            shard.openFailed()
             throw error
-        }
-    }
-
-    private func grantSlotToNextWaiter(_ state: inout State) -> Waiter? {
-        guard !state.isShutDown, state.total < configuration.maxConnections, let waiter = state.waiters.popFirst()
-        else { return nil }
-        state.opening += 1
-        return waiter
-    }
-
-    private func waitForGrant(timeout: Duration) async throws -> Grant {
-        guard timeout > .zero else {
-            metrics.acquireTimeouts.increment()
-            throw PoolError.acquireTimeout(configuration.acquireTimeout)
-        }
-        let id = state.withLock { state -> Int in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.expireWaiter(id: id)
-        }
-        defer { timer.cancel() }
-        metrics.waiting.increment()
-        defer { metrics.waiting.decrement() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let rejected: (any Error)? = state.withLock { state in
-                if state.isShutDown { return PoolError.shutDown }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
-                return nil
-            }
-            if let rejected { continuation.resume(throwing: rejected) }
-        }
-    }
-
-    private func expireWaiter(id: Int) {
-        let waiter: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
-        }
-        if let waiter {
-            metrics.acquireTimeouts.increment()
-            waiter.continuation.resume(throwing: PoolError.acquireTimeout(configuration.acquireTimeout))
         }
     }
 
     /// Returns a connection. A connection that is not reusable is closed and its slot handed on.
     public func release(_ connection: PostgresConnection) {
+        let shard = shards[(connection.reactorIndex ?? 0) % shards.count]
         guard connection.isReusable else {
             if !connection.isClosed {
-                logger.debug("discarding a connection that is not reusable", metadata: ["db.connection": "\(connection.id)"])
+                logger.debug(
+                    "discarding a connection that is not reusable", metadata: ["db.connection": "\(connection.id)"])
             }
-            discard(connection)
+            shard.discard(connection)
             return
         }
-        enum Outcome {
-            case handedTo(Waiter)
-            case close
-            case parked
+        guard shard.release(connection) == .parked, shards.count > 1 else { return }
+        // Nobody waits here: serve a caller queued on another shard instead of parking.
+        for other in shards where other !== shard && other.hasWaiters {
+            guard let idle = shard.takeIdle() else { return }
+            if !other.handOff(idle) { shard.release(idle) }
+            return
         }
-        let outcome: Outcome = state.withLock { state in
-            if state.isShutDown {
-                state.leased -= 1
-                return .close
-            }
-            if let waiter = state.waiters.popFirst() { return .handedTo(waiter) }  // stays leased
-            state.leased -= 1
-            state.idle.append(IdleConnection(connection: connection, since: .now))
-            return .parked
-        }
-        switch outcome {
-        case .handedTo(let waiter): waiter.continuation.resume(returning: .connection(connection))
-        case .close: connection.close()
-        case .parked: break
-        }
-        updateGauges()
-    }
-
-    /// Closes a leased connection and hands its slot to the next waiter.
-    private func discard(_ connection: PostgresConnection) {
-        connection.close()
-        let waiter: Waiter? = state.withLock { state in
-            state.leased -= 1
-            return grantSlotToNextWaiter(&state)
-        }
-        waiter?.continuation.resume(returning: .openSlot)
-        updateGauges()
     }
 
     // MARK: Service
@@ -322,64 +269,31 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
         shutdownNow()
     }
 
-    /// One round of upkeep: drop dead or long-idle connections, restore the minimum.
+    /// One round of upkeep: drop dead or long-idle connections, restore the minimum, publish
+    /// the gauges.
     func maintain() async {
-        let now = ContinuousClock.now
-        let (dead, stale): ([PostgresConnection], [PostgresConnection]) = state.withLock { state in
-            var dead: [PostgresConnection] = []
-            var stale: [PostgresConnection] = []
-            // The health check is a non-blocking poll (and at most a non-blocking read).
-            state.idle.removeAll { entry in
-                if entry.connection.checkIdleHealth() { return false }
-                dead.append(entry.connection)
-                return true
+        for shard in shards {
+            let closed = shard.prune(idleTimeout: configuration.idleTimeout)
+            if closed.dead > 0 {
+                logger.info("pruned dead idle connections", metadata: ["count": "\(closed.dead)"])
             }
-            // `idle` is ordered oldest first (release appends, acquire takes the newest).
-            while state.total > configuration.minConnections, let oldest = state.idle.first,
-                now - oldest.since > configuration.idleTimeout
-            {
-                state.idle.removeFirst()
-                stale.append(oldest.connection)
-            }
-            return (dead, stale)
-        }
-        if !dead.isEmpty {
-            logger.info("pruned dead idle connections", metadata: ["count": "\(dead.count)"])
-        }
-        (dead + stale).forEach { $0.close() }
-        // Open connections up to the minimum.
-        while true {
-            let shouldOpen = state.withLock { state -> Bool in
-                guard !state.isShutDown, state.total < configuration.minConnections else { return false }
-                state.opening += 1
-                return true
-            }
-            guard shouldOpen else { break }
-            do {
-                let connection = try await openGrantedSlot()
-                release(connection)
-            } catch {
-                logger.warning("cannot open a database connection", metadata: ["error": "\(error)"])
-                break
+            while shard.reserveSlotBelowMinimum() {
+                do {
+                    shard.release(try await open(in: shard))
+                } catch {
+                    logger.warning("cannot open a database connection", metadata: ["error": "\(error)"])
+                    break
+                }
             }
         }
-        updateGauges()
+        publishMetrics()
     }
 
     /// Stops handing out connections: fails waiters, closes idle connections; leased ones are
     /// closed as they are released.
     public func shutdownNow() {
-        let (waiters, idle): ([Waiter], [IdleConnection]) = state.withLock { state in
-            state.isShutDown = true
-            let waiters = Array(state.waiters)
-            state.waiters.removeAll()
-            let idle = state.idle
-            state.idle.removeAll()
-            return (waiters, idle)
-        }
-        waiters.forEach { $0.continuation.resume(throwing: PoolError.shutDown) }
-        idle.forEach { $0.connection.close() }
-        updateGauges()
+        shards.forEach { $0.shutDown() }
+        publishMetrics()
     }
 
     // MARK: Introspection
@@ -392,15 +306,250 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
     }
 
     public var statistics: Statistics {
-        state.withLock { state in
-            Statistics(idle: state.idle.count, inUse: state.leased, opening: state.opening, waiting: state.waiters.count)
+        shards.map(\.statistics).reduce(Statistics(idle: 0, inUse: 0, opening: 0, waiting: 0)) {
+            Statistics(
+                idle: $0.idle + $1.idle, inUse: $0.inUse + $1.inUse, opening: $0.opening + $1.opening,
+                waiting: $0.waiting + $1.waiting)
         }
     }
 
-    private func updateGauges() {
+    /// Sets the connection gauges from the current counts (done by the maintenance loop and
+    /// before each metrics scrape, not per acquire).
+    public func publishMetrics() {
         let stats = statistics
         metrics.inUse.record(stats.inUse)
         metrics.idle.record(stats.idle)
+    }
+}
+
+/// One shard of the pool: its own lock, its own connections, waiters and limits.
+final class PoolShard: Sendable {
+    let index: Int
+    let reactor: Reactor?
+    let maxConnections: Int
+    let minConnections: Int
+    private let state = Mutex(State())
+
+    private struct State {
+        var idle: [IdleConnection] = []
+        var leased = 0
+        var opening = 0
+        var waiters: Deque<Waiter> = []
+        var nextWaiterID = 0
+        var isShutDown = false
+        var total: Int { idle.count + leased + opening }
+    }
+
+    private struct IdleConnection {
+        let connection: PostgresConnection
+        let since: ContinuousClock.Instant
+    }
+
+    private struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Grant, any Error>
+    }
+
+    /// What a waiter is handed: a connection, or the right to open one.
+    enum Grant: Sendable {
+        case connection(PostgresConnection)
+        case openSlot
+    }
+
+    enum Decision {
+        case fail(any Error)
+        case check(PostgresConnection)
+        case open
+        case wait
+    }
+
+    init(index: Int, reactor: Reactor?, maxConnections: Int, minConnections: Int) {
+        self.index = index
+        self.reactor = reactor
+        self.maxConnections = maxConnections
+        self.minConnections = minConnections
+    }
+
+    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
+
+    /// Gives a connection (leased from any shard) to this shard's first waiter.
+    func handOff(_ connection: PostgresConnection) -> Bool {
+        guard let waiter = state.withLock({ $0.waiters.popFirst() }) else { return false }
+        waiter.continuation.resume(returning: .connection(connection))
+        return true
+    }
+
+    func decide() -> Decision {
+        state.withLock { state in
+            if state.isShutDown { return .fail(PoolError.shutDown) }
+            if let idle = state.idle.popLast() {
+                state.leased += 1
+                return .check(idle.connection)
+            }
+            if state.total < maxConnections {
+                state.opening += 1
+                return .open
+            }
+            return .wait
+        }
+    }
+
+    /// An idle connection for another shard's caller (it stays a member of this shard).
+    func takeIdle() -> PostgresConnection? {
+        state.withLock { state in
+            guard !state.isShutDown, let idle = state.idle.popLast() else { return nil }
+            state.leased += 1
+            return idle.connection
+        }
+    }
+
+    func opened(_ connection: PostgresConnection) {
+        state.withLock { state in
+            state.opening -= 1
+            state.leased += 1
+        }
+    }
+
+    func openFailed() {
+        let next: Waiter? = state.withLock { state in
+            state.opening -= 1
+            return grantSlotToNextWaiter(&state)
+        }
+        next?.continuation.resume(returning: .openSlot)
+    }
+
+    private func grantSlotToNextWaiter(_ state: inout State) -> Waiter? {
+        guard !state.isShutDown, state.total < maxConnections, let waiter = state.waiters.popFirst() else { return nil }
+        state.opening += 1
+        return waiter
+    }
+
+    /// Queues for a connection; after `timeout` fails with `acquireTimeout(reporting)`.
+    func waitForGrant(timeout: Duration, reporting configured: Duration) async throws -> Grant {
+        let id = state.withLock { state -> Int in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            self?.expireWaiter(id: id, timeout: configured)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let rejected: (any Error)? = state.withLock { state in
+                if state.isShutDown { return PoolError.shutDown }
+                state.waiters.append(Waiter(id: id, continuation: continuation))
+                return nil
+            }
+            if let rejected { continuation.resume(throwing: rejected) }
+        }
+    }
+
+    private func expireWaiter(id: Int, timeout: Duration) {
+        let waiter: Waiter? = state.withLock { state in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: PoolError.acquireTimeout(timeout))
+    }
+
+    enum ReleaseOutcome {
+        case handedOver
+        case closed
+        case parked
+    }
+
+    /// Takes back a reusable connection: to the first waiter, or to the idle list.
+    @discardableResult
+    func release(_ connection: PostgresConnection) -> ReleaseOutcome {
+        enum Outcome {
+            case handedTo(Waiter)
+            case close
+            case parked
+        }
+        let outcome: Outcome = state.withLock { state in
+            if state.isShutDown {
+                state.leased -= 1
+                return .close
+            }
+            if let waiter = state.waiters.popFirst() { return .handedTo(waiter) }  // stays leased
+            state.leased -= 1
+            state.idle.append(IdleConnection(connection: connection, since: .now))
+            return .parked
+        }
+        switch outcome {
+        case .handedTo(let waiter):
+            waiter.continuation.resume(returning: .connection(connection))
+            return .handedOver
+        case .close:
+            connection.close()
+            return .closed
+        case .parked:
+            return .parked
+        }
+    }
+
+    /// Closes a leased connection and hands its slot to the next waiter.
+    func discard(_ connection: PostgresConnection) {
+        connection.close()
+        let waiter: Waiter? = state.withLock { state in
+            state.leased -= 1
+            return grantSlotToNextWaiter(&state)
+        }
+        waiter?.continuation.resume(returning: .openSlot)
+    }
+
+    /// Closes dead idle connections and those idle longer than `idleTimeout` (above the
+    /// minimum).
+    func prune(idleTimeout: Duration) -> (dead: Int, stale: Int) {
+        let now = ContinuousClock.now
+        let (dead, stale): ([PostgresConnection], [PostgresConnection]) = state.withLock { state in
+            var dead: [PostgresConnection] = []
+            var stale: [PostgresConnection] = []
+            // The health check is a flag read, or a non-blocking poll and read.
+            state.idle.removeAll { entry in
+                if entry.connection.checkIdleHealth() { return false }
+                dead.append(entry.connection)
+                return true
+            }
+            // `idle` is ordered oldest first (release appends, acquire takes the newest).
+            while state.total > minConnections, let oldest = state.idle.first, now - oldest.since > idleTimeout {
+                state.idle.removeFirst()
+                stale.append(oldest.connection)
+            }
+            return (dead, stale)
+        }
+        (dead + stale).forEach { $0.close() }
+        return (dead.count, stale.count)
+    }
+
+    /// Counts a new slot as opening when the shard is below its minimum.
+    func reserveSlotBelowMinimum() -> Bool {
+        state.withLock { state in
+            guard !state.isShutDown, state.total < minConnections else { return false }
+            state.opening += 1
+            return true
+        }
+    }
+
+    func shutDown() {
+        let (waiters, idle): ([Waiter], [IdleConnection]) = state.withLock { state in
+            state.isShutDown = true
+            let waiters = Array(state.waiters)
+            state.waiters.removeAll()
+            let idle = state.idle
+            state.idle.removeAll()
+            return (waiters, idle)
+        }
+        waiters.forEach { $0.continuation.resume(throwing: PoolError.shutDown) }
+        idle.forEach { $0.connection.close() }
+    }
+
+    var statistics: PostgresPool.Statistics {
+        state.withLock { state in
+            PostgresPool.Statistics(
+                idle: state.idle.count, inUse: state.leased, opening: state.opening, waiting: state.waiters.count)
+        }
     }
 }
 
@@ -424,13 +573,8 @@ struct PoolMetrics: Sendable {
     }
 
     func recordAcquire(since start: ContinuousClock.Instant) {
-        acquireDuration.recordInterval(since: start)
-    }
-}
-
-extension Metrics.Timer {
-    func recordInterval(since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        acquireDuration.recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CEpoll
+import DequeModule
 import Foundation
 import Synchronization
 
@@ -13,10 +14,20 @@ import Synchronization
 /// Waiting for a statement's result costs no thread: the borrowing task sends the statement
 /// (non-blocking), arms its socket here and suspends; the reactor thread reads the reply with
 /// `PQconsumeInput`/`PQgetResult` (which never block once data is buffered) and resumes the
-/// task. Registrations are one-shot: a handler runs at most once per `arm`, and the socket is
-/// disabled until armed again, so a connection's `PGconn` is touched by the reactor only
-/// between one `arm` and the handler's run.
-final class Reactor: Sendable {
+/// task.
+///
+/// Sockets are registered once, edge-triggered, so arming a wait is a lock and a dictionary
+/// write, not an `epoll_ctl` call. An edge that arrives while nobody waits is remembered
+/// (`pending`): the next `arm` runs its handler at once, and the pool reads it to tell that an
+/// idle connection was closed by the server without a system call. A handler runs at most once
+/// per `arm`; a connection's `PGconn` is touched by the reactor only between its `arm` and the
+/// handler's run.
+///
+/// Each reactor is also a Swift `TaskExecutor`. A task that prefers it (see
+/// `PostgresPool.withAffinity`) runs on the reactor thread between events: when a reply
+/// resumes such a task, it continues on the same thread right after the handler, with no
+/// thread hand-off, like a client that drives its connections from one event loop.
+final class Reactor: TaskExecutor, Sendable {
     typealias Handler = @Sendable (_ events: UInt32) -> Void
 
     // epoll constants (linux/eventpoll.h); Glibc imports them as enum types, these are plain.
@@ -25,67 +36,163 @@ final class Reactor: Sendable {
     static let error: UInt32 = 0x008
     static let hangup: UInt32 = 0x010
     static let readHangup: UInt32 = 0x2000
-    static let oneShot: UInt32 = 1 << 30
+    static let edgeTriggered: UInt32 = 1 << 31
 
-    /// The process-wide reactor, started on first use; it lives as long as the process.
-    /// (Creating it fails only when the kernel refuses an epoll instance, e.g. at the fd limit.)
-    static let shared: Result<Reactor, any Error> = Result { try Reactor(name: "pg-reactor") }
+    /// The process-wide reactors, one per core (at least 2), started on first use; they live as
+    /// long as the process. Connections are spread over them so one descheduled thread does not
+    /// stall every connection. (Creating them fails only when the kernel refuses an epoll
+    /// instance, e.g. at the fd limit.)
+    static let shared: Result<[Reactor], any Error> = Result {
+        let count = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        return try (0..<count).map { try Reactor(name: "pg-reactor-\($0)", index: $0) }
+    }
+
+    /// The reactor for a connection with this id.
+    static func forConnection(_ id: Int) throws -> Reactor {
+        let reactors = try shared.get()
+        return reactors[id % reactors.count]
+    }
+
+    private struct Registration {
+        var handler: Handler?
+        var wantsWritable = false
+        /// Events seen while no handler was armed.
+        var pending: UInt32 = 0
+    }
 
     private let epollFD: Int32
-    private let handlers = Mutex<[Int32: Handler]>([:])
+    /// Wakes `epoll_wait` when a job is enqueued from another thread.
+    private let wakeFD: Int32
+    private let registrations = Mutex<[Int32: Registration]>([:])
+    private let jobs = Mutex(JobQueue())
+    let index: Int
 
-    init(name: String) throws {
+    private struct JobQueue {
+        var queue: Deque<UnownedJob> = []
+        /// The thread is (about to be) blocked in `epoll_wait` and needs a wake-up.
+        var sleeping = false
+    }
+
+    init(name: String, index: Int = 0) throws {
         let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard fd >= 0 else { throw PostgresError.connectionLost("epoll_create1 failed: errno \(errno)") }
+        let wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wake >= 0 else { throw PostgresError.connectionLost("eventfd failed: errno \(errno)") }
         self.epollFD = fd
+        self.wakeFD = wake
+        self.index = index
+        var event = epoll_event()
+        event.events = Self.readable
+        event.data.fd = wake
+        guard epoll_ctl(fd, 1 /* EPOLL_CTL_ADD */, wake, &event) == 0 else {
+            throw PostgresError.connectionLost("epoll_ctl(ADD eventfd) failed: errno \(errno)")
+        }
         let thread = Thread { [self] in self.loop() }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
     }
 
-    /// Adds a socket, disabled until `arm` is called.
+    /// Adds a socket for the rest of its life (until `deregister`).
     func register(fd: Int32) throws {
+        registrations.withLock { $0[fd] = Registration() }
         var event = epoll_event()
-        event.events = Self.oneShot
+        event.events = Self.readable | Self.writable | Self.readHangup | Self.edgeTriggered
         event.data.fd = fd
         if epoll_ctl(epollFD, 1 /* EPOLL_CTL_ADD */, fd, &event) != 0 {
-            throw PostgresError.connectionLost("epoll_ctl(ADD) failed: errno \(errno)")
+            let code = errno
+            registrations.withLock { _ = $0.removeValue(forKey: fd) }
+            throw PostgresError.connectionLost("epoll_ctl(ADD) failed: errno \(code)")
         }
     }
 
     /// Removes a socket. Call before the socket is closed (the descriptor may be reused).
     func deregister(fd: Int32) {
-        handlers.withLock { _ = $0.removeValue(forKey: fd) }
+        registrations.withLock { _ = $0.removeValue(forKey: fd) }
         var event = epoll_event()
         _ = epoll_ctl(epollFD, 2 /* EPOLL_CTL_DEL */, fd, &event)
     }
 
-    /// Runs `handler` once, on the reactor thread, when `fd` is readable (or writable, if asked),
-    /// or has an error or hang-up. Replaces a handler that has not run yet.
+    /// Runs `handler` once when `fd` becomes readable (or writable, if asked), or reports an
+    /// error or hang-up. If such an event already arrived while nobody waited, the handler runs
+    /// right away on the calling thread. Replaces a handler that has not run yet.
     func arm(fd: Int32, writable: Bool = false, handler: @escaping Handler) {
-        handlers.withLock { $0[fd] = handler }
-        var event = epoll_event()
-        event.events = Self.readable | Self.readHangup | Self.oneShot | (writable ? Self.writable : 0)
-        event.data.fd = fd
-        if epoll_ctl(epollFD, 3 /* EPOLL_CTL_MOD */, fd, &event) != 0 {
-            // The socket is gone (closed under us): report it as an error event right away.
-            let handler = handlers.withLock { $0.removeValue(forKey: fd) }
-            handler?(Self.error)
+        let interest = Self.readable | Self.error | Self.hangup | Self.readHangup | (writable ? Self.writable : 0)
+        let runNow: UInt32? = registrations.withLock { registrations in
+            guard var registration = registrations[fd] else { return Self.error }
+            if registration.pending & interest != 0 {
+                let events = registration.pending
+                registration.pending = 0
+                registration.handler = nil
+                registrations[fd] = registration
+                return events
+            }
+            registration.handler = handler
+            registration.wantsWritable = writable
+            registrations[fd] = registration
+            return nil
+        }
+        if let runNow { handler(runNow) }
+    }
+
+    /// Forgets a pending handler.
+    func disarm(fd: Int32) {
+        registrations.withLock { $0[fd]?.handler = nil }
+    }
+
+    /// True when the socket signalled something (data, hang-up, error) while nobody waited on
+    /// it. For an idle connection that means the server closed it or sent an error.
+    func hasPendingEvents(fd: Int32) -> Bool {
+        registrations.withLock { ($0[fd]?.pending ?? 0) & ~Self.writable != 0 }
+    }
+
+    /// Forgets events seen while nobody waited (after the caller has dealt with them).
+    func clearPending(fd: Int32) {
+        registrations.withLock { $0[fd]?.pending = 0 }
+    }
+
+    // MARK: TaskExecutor
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let wake = jobs.withLock { jobs in
+            jobs.queue.append(unowned)
+            let wasSleeping = jobs.sleeping
+            jobs.sleeping = false
+            return wasSleeping
+        }
+        if wake { _ = eventfd_write(wakeFD, 1) }
+    }
+
+    private func runJobs() {
+        while true {
+            let batch: Deque<UnownedJob> = jobs.withLock { jobs in
+                let batch = jobs.queue
+                jobs.queue.removeAll(keepingCapacity: true)
+                return batch
+            }
+            if batch.isEmpty { return }
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
         }
     }
 
-    /// Forgets a pending handler (the socket stays registered, disabled after its next event).
-    func disarm(fd: Int32) {
-        handlers.withLock { _ = $0.removeValue(forKey: fd) }
-    }
+    // MARK: Loop
 
     private func loop() {
         let capacity: Int32 = 128
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
         while true {
-            let count = epoll_wait(epollFD, events, capacity, -1)
+            runJobs()
+            let timeout: Int32 = jobs.withLock { jobs in
+                if jobs.queue.isEmpty {
+                    jobs.sleeping = true
+                    return -1
+                }
+                return 0
+            }
+            let count = epoll_wait(epollFD, events, capacity, timeout)
+            jobs.withLock { $0.sleeping = false }
             if count < 0 {
                 if errno == EINTR { continue }
                 return
@@ -93,7 +200,25 @@ final class Reactor: Sendable {
             for index in 0..<Int(count) {
                 let fd = events[index].data.fd
                 let mask = events[index].events
-                let handler = handlers.withLock { $0.removeValue(forKey: fd) }
+                if fd == wakeFD {
+                    var value: eventfd_t = 0
+                    _ = eventfd_read(wakeFD, &value)
+                    continue
+                }
+                let handler: Handler? = registrations.withLock { registrations in
+                    guard var registration = registrations[fd] else { return nil }
+                    let relevant = Self.readable | Self.error | Self.hangup | Self.readHangup
+                        | (registration.wantsWritable ? Self.writable : 0)
+                    if let handler = registration.handler, mask & relevant != 0 {
+                        registration.handler = nil
+                        registration.pending = 0
+                        registrations[fd] = registration
+                        return handler
+                    }
+                    registration.pending |= mask
+                    registrations[fd] = registration
+                    return nil
+                }
                 handler?(mask)
             }
         }

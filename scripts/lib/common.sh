@@ -149,3 +149,19 @@ swift_build() {
   # $@: extra flags (-c release, --build-tests, ...)
   (cd "$CRM_ROOT" && swift build "$@")
 }
+
+# A private Python environment in .data/venv with the contract tools (validator, fuzzer).
+CRM_VENV="$CRM_DATA/venv"
+ensure_python_tools() {
+  local want=("openapi-spec-validator==0.9.0" "schemathesis==4.32.5")
+  if [ ! -x "$CRM_VENV/bin/python" ]; then
+    log "creating Python environment in $CRM_VENV"
+    python3 -m venv "$CRM_VENV" 2>/dev/null || { ensure_packages python3-venv; python3 -m venv "$CRM_VENV"; }
+  fi
+  local stamp="$CRM_VENV/.installed"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "${want[*]}" ]; then
+    log "installing ${want[*]}"
+    "$CRM_VENV/bin/pip" install -q --disable-pip-version-check "${want[@]}" >&2
+    echo "${want[*]}" > "$stamp"
+  fi
+}

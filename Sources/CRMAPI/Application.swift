@@ -1,0 +1,55 @@
+public import CRMStore
+import Foundation
+public import Hummingbird
+public import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+public import ServiceLifecycle
+public import PostgresClient
+
+/// What the HTTP layer needs from the rest of the process.
+public struct AppDependencies: Sendable {
+    public var pool: PostgresPool
+    public var migrator: Migrator
+    public var logger: Logger
+
+    public init(pool: PostgresPool, migrator: Migrator, logger: Logger) {
+        self.pool = pool
+        self.migrator = migrator
+        self.logger = logger
+    }
+}
+
+/// The one factory the server, the tests and the benchmarks use.
+///
+/// The HTTP routes are generated from `openapi.yaml` (swift-openapi-generator on the Hummingbird
+/// transport): `APIHandler` must implement every operation the contract declares, with its
+/// declared inputs and outputs, so code and contract cannot drift.
+public func buildApplication(
+    configuration: ServiceConfiguration, dependencies: AppDependencies, services: [any Service] = []
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(configuration: configuration, dependencies: dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "crm"),
+        services: services,
+        logger: dependencies.logger)
+}
+
+/// The router alone (tests drive it in-process).
+public func buildRouter(configuration: ServiceConfiguration, dependencies: AppDependencies) throws
+    -> Router<CRMRequestContext>
+{
+    PrometheusExporter.bootstrapOnce()
+    let router = Router(context: CRMRequestContext.self)
+    router.add(middleware: AffinityMiddleware(pool: dependencies.pool))
+    router.add(middleware: RequestScopeMiddleware())
+    router.add(middleware: ObservabilityMiddleware(accessLogLevel: configuration.accessLogLevel))
+    router.add(middleware: ProblemMiddleware())
+    let handler = try APIHandler(dependencies: dependencies)
+    // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC.
+    try handler.registerHandlers(
+        on: router, serverURL: Servers.Server1.url(),
+        configuration: Configuration(dateTranscoder: .iso8601, jsonEncodingOptions: []))
+    return router
+}

@@ -1,0 +1,145 @@
+public import Foundation
+public import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An RFC 9457 problem: the one error type handlers throw. The problem middleware renders it as
+/// `application/problem+json`; anything else thrown is mapped to one (see `ProblemMapper`).
+public struct Problem: Error, Sendable, Equatable {
+    public var status: HTTPResponse.Status
+    /// A short, stable slug; the `type` URI is `https://crm.example/problems/<slug>`.
+    public var slug: String
+    public var title: String
+    public var detail: String?
+    public var errors: [FieldError]
+    /// Extra members (e.g. `existing_id` on a duplicate).
+    public var extensions: [String: String]
+    public var headers: HTTPFields
+
+    public struct FieldError: Sendable, Equatable, Codable {
+        public var field: String
+        public var message: String
+        public init(field: String, message: String) {
+            self.field = field
+            self.message = message
+        }
+    }
+
+    public init(
+        status: HTTPResponse.Status, slug: String, title: String, detail: String? = nil, errors: [FieldError] = [],
+        extensions: [String: String] = [:], headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.extensions = extensions
+        self.headers = headers
+    }
+
+    public var typeURI: String { "https://crm.example/problems/\(slug)" }
+
+    // MARK: The catalogue (CONVENTIONS.md)
+
+    public static func badRequest(_ detail: String, errors: [FieldError] = []) -> Problem {
+        Problem(status: .badRequest, slug: "bad-request", title: "The request could not be read", detail: detail, errors: errors)
+    }
+    public static func unauthorized(_ detail: String) -> Problem {
+        Problem(
+            status: .unauthorized, slug: "unauthorized", title: "Missing or invalid credentials", detail: detail,
+            headers: [.wwwAuthenticate: "Bearer realm=\"crm\""])
+    }
+    public static func forbidden(_ detail: String) -> Problem {
+        Problem(status: .forbidden, slug: "forbidden", title: "Not allowed for this role", detail: detail)
+    }
+    public static func notFound(_ detail: String = "No such resource.") -> Problem {
+        Problem(status: .notFound, slug: "not-found", title: "Not found", detail: detail)
+    }
+    public static func methodNotAllowed(_ detail: String) -> Problem {
+        Problem(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed", detail: detail)
+    }
+    public static func conflict(_ detail: String, slug: String = "conflict", extensions: [String: String] = [:]) -> Problem {
+        Problem(status: .conflict, slug: slug, title: "Conflict", detail: detail, extensions: extensions)
+    }
+    public static func preconditionFailed(_ detail: String) -> Problem {
+        Problem(status: .preconditionFailed, slug: "stale-version", title: "The resource has changed", detail: detail)
+    }
+    public static func preconditionRequired(_ detail: String) -> Problem {
+        Problem(status: .preconditionRequired, slug: "precondition-required", title: "If-Match is required", detail: detail)
+    }
+    public static func contentTooLarge(limit: Int) -> Problem {
+        Problem(
+            status: .contentTooLarge, slug: "content-too-large", title: "The request body is too large",
+            detail: "The body exceeds the limit of \(limit) bytes.")
+    }
+    public static func unsupportedMediaType(_ detail: String) -> Problem {
+        Problem(status: .unsupportedMediaType, slug: "unsupported-media-type", title: "Unsupported media type", detail: detail)
+    }
+    public static func unprocessable(_ errors: [FieldError], detail: String = "Some fields are invalid.") -> Problem {
+        Problem(
+            status: .unprocessableContent, slug: "validation", title: "Invalid field values", detail: detail, errors: errors)
+    }
+    public static func unprocessable(field: String, _ message: String) -> Problem {
+        unprocessable([FieldError(field: field, message: message)], detail: "\(field): \(message)")
+    }
+    public static func tooManyRequests(_ detail: String) -> Problem {
+        Problem(status: .tooManyRequests, slug: "throttled", title: "Too many requests", detail: detail)
+    }
+    public static func serviceUnavailable(_ detail: String) -> Problem {
+        Problem(
+            status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable", detail: detail,
+            headers: [.retryAfter: "1"])
+    }
+    public static func internalError(requestID: String) -> Problem {
+        Problem(
+            status: .internalServerError, slug: "internal", title: "Internal error",
+            detail: "An unexpected error occurred; it has been logged with request id \(requestID).")
+    }
+
+    // MARK: Rendering
+
+    /// The JSON body, members in a fixed order.
+    func body(requestID: String?) -> ByteBuffer {
+        let quote = JSONText.quote
+        var members = ["\"type\":\(quote(typeURI))", "\"title\":\(quote(title))", "\"status\":\(status.code)"]
+        if let detail { members.append("\"detail\":\(quote(detail))") }
+        if let requestID { members.append("\"request_id\":\(quote(requestID))") }
+        for (key, value) in extensions.sorted(by: { $0.key < $1.key }) { members.append("\(quote(key)):\(quote(value))") }
+        if !errors.isEmpty {
+            let list = errors.map { "{\"field\":\(quote($0.field)),\"message\":\(quote($0.message))}" }
+            members.append("\"errors\":[" + list.joined(separator: ",") + "]")
+        }
+        return ByteBuffer(string: "{" + members.joined(separator: ",") + "}")
+    }
+
+    func response(requestID: String?) -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body(requestID: requestID)))
+    }
+}
+
+/// Minimal JSON string quoting (RFC 8259) without a JSONEncoder round trip.
+enum JSONText {
+    static func quote(_ string: String) -> String {
+        var out = "\""
+        out.reserveCapacity(string.utf8.count + 2)
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+import PostgresClient
+
+/// Turns anything a handler, the generated server or the database throws into a `Problem`.
+/// Client input never becomes a 500: decoding and parameter errors are 400/422, an unreachable
+/// database is 503; only genuine faults are 500 (and logged with the request id).
+enum ProblemMapper {
+    static func problem(for error: any Error, logger: Logger, requestID: String) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as ServerError:
+            return problem(forServerError: error, logger: logger, requestID: requestID)
+        case let error as DecodingError:
+            return problem(forDecodingError: error)
+        case let error as any HTTPResponseError:
+            return problem(forHTTPError: error)
+        default:
+            if let problem = databaseProblem(error) { return problem }
+            logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError(requestID: requestID)
+        }
+    }
+
+    private static func problem(forServerError error: ServerError, logger: Logger, requestID: String) -> Problem {
+        let underlying = error.underlyingError
+        if underlying is Problem || underlying is DecodingError || underlying is PostgresError || underlying is PoolError
+            || underlying is PostgresDecodingError
+        {
+            return problem(for: underlying, logger: logger, requestID: requestID)
+        }
+        let status = error.httpStatus
+        guard status.kind == .clientError else {
+            logger.error(
+                "unexpected error in operation",
+                metadata: ["operation": "\(error.operationID)", "error": "\(String(reflecting: underlying))"])
+            return .internalError(requestID: requestID)
+        }
+        let detail = "\(underlying)"
+        switch status {
+        case .unsupportedMediaType: return .unsupportedMediaType(detail)
+        case .notAcceptable:
+            return Problem(status: .notAcceptable, slug: "not-acceptable", title: "Not acceptable", detail: detail)
+        case .notFound: return .notFound()
+        default:
+            return .badRequest(detail, errors: parameterErrors(from: detail))
+        }
+    }
+
+    /// Names the parameter in "... named 'X' ..." messages of the runtime as a field error.
+    private static func parameterErrors(from detail: String) -> [Problem.FieldError] {
+        guard let start = detail.range(of: "named '") ?? detail.range(of: "named: ") else { return [] }
+        let rest = detail[start.upperBound...]
+        let name = rest.prefix { $0 != "'" && $0 != "." && $0 != " " }
+        return name.isEmpty ? [] : [Problem.FieldError(field: String(name), message: detail)]
+    }
+
+    /// A body that is not JSON at all is a 400; JSON with wrong, missing or unknown fields is a 422
+    /// naming the field.
+    static func problem(forDecodingError error: DecodingError) -> Problem {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    if !text.isEmpty { text += "." }
+                    text += key.stringValue
+                }
+            }
+            return text
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return .unprocessable(field: path(context.codingPath), "must be \(describe(type))")
+        case .valueNotFound(let type, let context):
+            return .unprocessable(field: path(context.codingPath), "must be \(describe(type)), not null")
+        case .keyNotFound(let key, let context):
+            return .unprocessable(field: path(context.codingPath + [key]), "is required")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return .badRequest("The body is not valid JSON: \(context.debugDescription)")
+            }
+            let field = path(context.codingPath)
+            if context.debugDescription.hasPrefix("Additional properties are disabled") {
+                return .unprocessable(field: field, "is not a known field")
+            }
+            if context.debugDescription.hasPrefix("Unknown enum case") || context.debugDescription.contains("enum case") {
+                return .unprocessable(field: field, "is not one of the allowed values")
+            }
+            return .unprocessable(field: field, context.debugDescription)
+        @unknown default:
+            return .badRequest("The body could not be decoded.")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type, is Substring.Type: return "a string"
+        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is Bool.Type: return "a boolean"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "of the documented type"
+        }
+    }
+
+    private static func problem(forHTTPError error: any HTTPResponseError) -> Problem {
+        switch error.status {
+        case .notFound: return .notFound("No such route.")
+        case .methodNotAllowed: return .methodNotAllowed("This method is not allowed on this path.")
+        case .contentTooLarge: return Problem(status: .contentTooLarge, slug: "content-too-large", title: "The request body is too large")
+        default:
+            let detail = (error as? HTTPError)?.body ?? "\(error.status.reasonPhrase)"
+            return Problem(status: error.status, slug: "http-\(error.status.code)", title: error.status.reasonPhrase, detail: detail)
+        }
+    }
+
+    /// Database conditions that are not the client's fault and not a bug: unreachable, overloaded,
+    /// too slow. Everything else from the database falls through to 500.
+    static func databaseProblem(_ error: any Error) -> Problem? {
+        if error.isDatabaseUnavailable {
+            return .serviceUnavailable("The database is unavailable; retry shortly.")
+        }
+        if let error = error as? PostgresError {
+            switch error.kind {
+            case .queryCanceled: return .serviceUnavailable("The database took too long to answer; retry shortly.")
+            case .serializationFailure, .deadlock: return .serviceUnavailable("A concurrent update got in the way; retry.")
+            case .lockNotAvailable: return .conflict("The resource is being changed by another request; retry.")
+            default: return nil
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,30 @@
+import CRMAPI
+import CRMStore
+import Foundation
+import Logging
+import PostgresClient
+
+/// Reads the configuration and sets up logging; prints a configuration error and exits with
+/// EX_CONFIG (78) rather than starting half-configured.
+enum Bootstrap {
+    static func configuration() -> ServiceConfiguration {
+        do {
+            return try ServiceConfiguration(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("crm: \(error)\n".utf8))
+            exit(78)
+        }
+    }
+
+    static func logger(_ configuration: ServiceConfiguration) -> Logger {
+        bootstrapMetrics()
+        LoggingSystem.bootstrap { label in
+            CRMLogHandler(label: label, format: configuration.logFormat, logLevel: configuration.logLevel)
+        }
+        return Logger(label: "crm")
+    }
+
+    static func migrator(logger: Logger) throws -> Migrator {
+        Migrator(migrations: try Migration.bundled(), logger: logger)
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `crm`: the dealer CRM service's command line. Thin: every command builds what it needs with
+/// the library targets' factories and runs it.
+@main
+struct CRM: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crm",
+        abstract: "CRM backend for car dealerships (4S stores) and their OEM groups.",
+        subcommands: [Serve.self, Migrate.self])
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import CRMAPI
+import CRMStore
+import Logging
+import PostgresClient
+import ServiceLifecycle
+import UnixSignals
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API.",
+        discussion: "Configuration comes from the environment (see README). SIGTERM/SIGINT stop accepting, finish in-flight requests, then close the pool.")
+
+    @Flag(help: "Apply pending migrations before serving.")
+    var migrate = false
+
+    func run() async throws {
+        let configuration = Bootstrap.configuration()
+        let logger = Bootstrap.logger(configuration)
+        let migrator = try Bootstrap.migrator(logger: logger)
+        let pool = PostgresPool(configuration: configuration.poolConfiguration(applicationName: "crm-serve"), logger: logger)
+        if migrate {
+            let report = try await pool.withConnection { try await migrator.migrate(on: $0) }
+            logger.info("schema is current", metadata: ["schema_version": "\(report.currentVersion)", "applied": "\(report.applied.count)"])
+        }
+        let app = try buildApplication(
+            configuration: configuration, dependencies: AppDependencies(pool: pool, migrator: migrator, logger: logger))
+        // Shutdown runs in reverse order: the HTTP server stops accepting and drains first,
+        // then the pool closes its connections.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: pool), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        logger.info(
+            "starting", metadata: ["host": "\(configuration.host)", "port": "\(configuration.port)", "db.io_mode": "\(configuration.ioMode)"])
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.info("stopped")
+    }
+}

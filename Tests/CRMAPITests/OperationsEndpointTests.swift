@@ -1,0 +1,184 @@
+import CRMAPI
+import CRMTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresClient
+import Testing
+
+@Suite("Health, readiness, metrics, contract, request ids, problems")
+struct OperationsEndpointTests {
+    @Test("healthz is 200 and every response carries a generated X-Request-ID")
+    func health() async throws {
+        try await withApp { client, _, _ in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
+                let id = try #require(response.headers[HTTPField.Name("X-Request-ID")!])
+                #expect(UUID(uuidString: id) != nil)
+            }
+        }
+    }
+
+    @Test("a caller's X-Request-ID is echoed and tags the request's log lines; a forged one is replaced")
+    func requestIDInLogs() async throws {
+        let logs = LogCapture()
+        try await withApp(logs: logs) { client, _, _ in
+            try await client.execute(uri: "/readyz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "trace-42.a:b"]) {
+                #expect($0.headers[HTTPField.Name("X-Request-ID")!] == "trace-42.a:b")
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "bad id\nforged=1"]) {
+                let id = $0.headers[HTTPField.Name("X-Request-ID")!]
+                #expect(id != nil && id != "bad id\nforged=1")
+            }
+        }
+        let tagged = logs.all.filter { $0.metadata["request_id"] == "trace-42.a:b" }
+        #expect(tagged.contains { $0.message == "request" && $0.metadata["http.route"] == "/readyz" })
+    }
+
+    @Test("readyz reports the schema version when the database is migrated")
+    func ready() async throws {
+        try await withApp { client, _, _ in
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(body?["status"] as? String == "ready")
+                #expect((body?["schema_version"] as? Int ?? 0) >= 1)
+            }
+        }
+    }
+
+    @Test("readyz is 503 problem+json while the schema is behind")
+    func notMigrated() async throws {
+        try await withApp { client, pool, _ in
+            try await pool.execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                #expect(String(buffer: response.body).contains("crm migrate"))
+            }
+        }
+    }
+
+    @Test("database stopped: readyz 503 problem+json; started again: 200 within 5 seconds, same process")
+    func readinessFollowsTheDatabase() async throws {
+        let chaos = ChaosCluster.shared
+        guard let adminURL = chaos.adminURL, chaos.isAvailable else {
+            Issue.record("chaos cluster not configured: run through scripts/test")
+            return
+        }
+        try await chaos.exclusive {
+            try await withApp(adminURL: adminURL, testing: .live) { client, _, _ in
+                try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+                try await chaos.stop()
+                do {
+                    for _ in 0..<3 {
+                        try await client.execute(uri: "/readyz", method: .get) { response in
+                            #expect(response.status == .serviceUnavailable)
+                            #expect(response.headers[.contentType] == "application/problem+json")
+                            #expect(response.headers[.retryAfter] != nil)
+                        }
+                    }
+                } catch {
+                    try? await chaos.start()
+                    throw error
+                }
+                try await chaos.start()
+                let restarted = ContinuousClock.now
+                var ready = false
+                while !ready, ContinuousClock.now - restarted < .seconds(5) {
+                    ready = try await client.execute(uri: "/readyz", method: .get) { $0.status == .ok }
+                    if !ready { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(ready, "readyz should be 200 within 5 s of the database coming back")
+            }
+        }
+    }
+
+    @Test("metrics expose request counts and latency by route and status, and the pool's gauges")
+    func metrics() async throws {
+        try await withApp { client, _, _ in
+            try await client.execute(uri: "/healthz", method: .get) { _ in }
+            try await client.execute(uri: "/readyz", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"http_requests_total{method="GET",route="/healthz",status="200"}"#))
+                #expect(text.contains(#"http_request_duration_seconds_bucket{method="GET",route="/readyz",status="200""#))
+                #expect(text.contains(#"db_pool_connections{state="in_use"}"#))
+                #expect(text.contains(#"db_pool_connections{state="idle"}"#))
+                #expect(text.contains("db_pool_waiting"))
+            }
+        }
+    }
+
+    @Test("the contract is served as YAML")
+    func contract() async throws {
+        try await withApp { client, _, _ in
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
+                #expect(String(buffer: response.body).hasPrefix("openapi: 3.1"))
+            }
+        }
+    }
+
+    @Test("unknown routes are 404 problem+json with the request id")
+    func notFound() async throws {
+        try await withApp { client, _, _ in
+            try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(body?["status"] as? Int == 404)
+                #expect(body?["type"] as? String == "https://crm.example/problems/not-found")
+                #expect(body?["request_id"] as? String == response.headers[HTTPField.Name("X-Request-ID")!])
+            }
+        }
+    }
+}
+
+@Suite("Configuration from the environment")
+struct ConfigurationTests {
+    @Test("defaults apply to every variable except DATABASE_URL")
+    func defaults() throws {
+        let configuration = try ServiceConfiguration(environment: ["DATABASE_URL": "postgresql://x/y"])
+        #expect(configuration.port == 8080)
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.poolSize == 10)
+        #expect(configuration.logFormat == .text)
+        #expect(configuration.ioMode == .reactor)
+        #expect(configuration.maxBodyBytes == 1_048_576)
+    }
+
+    @Test("a missing or malformed value names the variable")
+    func errors() {
+        #expect(throws: ConfigurationError(variable: "DATABASE_URL", problem: "is not set (required)")) {
+            try ServiceConfiguration(environment: [:])
+        }
+        for (name, value) in [
+            ("PORT", "eighty"), ("PORT", "70000"), ("LOG_LEVEL", "loud"), ("LOG_FORMAT", "xml"), ("DB_POOL_SIZE", "0"),
+            ("DB_IO_MODE", "magic"), ("MAX_BODY_BYTES", "-1"), ("DB_POOL_MIN", "99"),
+        ] {
+            do {
+                _ = try ServiceConfiguration(environment: ["DATABASE_URL": "postgresql://x/y", name: value])
+                Issue.record("\(name)=\(value) should be refused")
+            } catch let error as ConfigurationError {
+                #expect(error.variable == name)
+                #expect(error.description.contains(name))
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+    }
+
+    @Test("the README lists every variable with its default")
+    func readmeListsVariables() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md"), encoding: .utf8)
+        for variable in ServiceConfiguration.variables {
+            #expect(readme.contains("`\(variable.name)`"), "README does not list \(variable.name)")
+            if let value = variable.defaultValue { #expect(readme.contains("`\(value)`"), "README lacks the default of \(variable.name)") }
+        }
+    }
+}
