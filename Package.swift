@@ -4,11 +4,12 @@ import PackageDescription
 // Layers (each imports only what is below it; see docs/ARCHITECTURE.md):
 //
 //   crm (executable: CLI)
-//    └─ CRMAPI        HTTP: Hummingbird routes generated from openapi.yaml, middleware
-//        └─ CRMStore  repositories + migrations (SQL lives here)
-//            └─ PostgresClient   libpq connection, pool, rows, LISTEN/NOTIFY
-//                └─ CLibPQ       system library over libpq-fe.h
-//   CRMDomain: pure business rules and types (no I/O), used by Store and API.
+//    └─ CRMAPI            HTTP: Hummingbird routes generated from openapi.yaml, middleware
+//        └─ CRMServices   domain services: use cases in transactions over repositories
+//            └─ CRMStore  repositories + migrations (SQL lives here)
+//                └─ PostgresClient   libpq connection, pool, rows, LISTEN/NOTIFY
+//                    └─ CLibPQ       system library over libpq-fe.h
+//   CRMDomain: pure business rules and types (no I/O), used by every layer above the client.
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -75,8 +77,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CRMServices",
+            dependencies: [
+                "CRMStore",
+                "CRMDomain",
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CRMAPI",
             dependencies: [
+                "CRMServices",
                 "CRMStore",
                 "CRMDomain",
                 "PostgresClient",
@@ -87,6 +102,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings,
@@ -128,6 +144,11 @@ let package = Package(
         .testTarget(
             name: "PostgresClientTests",
             dependencies: ["PostgresClient", "CRMStore", "CRMTestSupport"],
+            swiftSettings: testSwiftSettings
+        ),
+        .testTarget(
+            name: "CRMDomainTests",
+            dependencies: ["CRMDomain"],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

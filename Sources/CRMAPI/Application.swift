@@ -1,3 +1,4 @@
+public import CRMServices
 public import CRMStore
 import Foundation
 public import Hummingbird
@@ -11,11 +12,13 @@ public import PostgresClient
 public struct AppDependencies: Sendable {
     public var pool: PostgresPool
     public var migrator: Migrator
+    public var services: DomainServices
     public var logger: Logger
 
-    public init(pool: PostgresPool, migrator: Migrator, logger: Logger) {
+    public init(pool: PostgresPool, migrator: Migrator, services: DomainServices, logger: Logger) {
         self.pool = pool
         self.migrator = migrator
+        self.services = services
         self.logger = logger
     }
 }
@@ -45,8 +48,13 @@ public func buildRouter(configuration: ServiceConfiguration, dependencies: AppDe
     router.add(middleware: AffinityMiddleware(pool: dependencies.pool))
     router.add(middleware: RequestScopeMiddleware())
     router.add(middleware: ObservabilityMiddleware(accessLogLevel: configuration.accessLogLevel))
-    router.add(middleware: ProblemMiddleware())
     let handler = try APIHandler(dependencies: dependencies)
+    router.add(middleware: ProblemMiddleware(routes: handler.contractValidator))
+    router.add(middleware: AuthenticationMiddleware(access: dependencies.services.access))
+    router.add(
+        middleware: RequestValidationMiddleware(maxBytes: configuration.maxBodyBytes, contract: handler.contractValidator))
+    router.add(middleware: IdempotencyMiddleware(pool: dependencies.pool))
+    router.add(middleware: ResponseHeadersMiddleware())
     // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC.
     try handler.registerHandlers(
         on: router, serverURL: Servers.Server1.url(),

@@ -1,7 +1,7 @@
 import DequeModule
 public import Logging
 import Metrics
-import NIOPosix
+public import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
@@ -52,7 +52,7 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
     public let configuration: PostgresPoolConfiguration
     let logger: Logger
     /// Runs blocking libpq calls (connect, cancel, and statements in `.threads` mode).
-    let blockingPool: NIOThreadPool
+    public let blockingPool: NIOThreadPool
     private let shards: [PoolShard]
     private let reactors: [Reactor]
     private let nextShard = Atomic<Int>(0)

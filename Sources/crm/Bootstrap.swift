@@ -1,4 +1,5 @@
 import CRMAPI
+import CRMServices
 import CRMStore
 import Foundation
 import Logging
@@ -26,5 +27,18 @@ enum Bootstrap {
 
     static func migrator(logger: Logger) throws -> Migrator {
         Migrator(migrations: try Migration.bundled(), logger: logger)
+    }
+
+    /// The domain services with every contributed customer-360 section.
+    static func services(pool: PostgresPool, logger: Logger) -> DomainServices {
+        DomainServices(pool: pool, logger: logger)
+    }
+
+    /// A pool for a short command (migrate, keys, seed): a few connections, closed at the end.
+    static func commandPool(_ configuration: ServiceConfiguration, logger: Logger, name: String) -> PostgresPool {
+        var poolConfiguration = configuration.poolConfiguration(applicationName: "crm-\(name)")
+        poolConfiguration.maxConnections = min(poolConfiguration.maxConnections, 4)
+        poolConfiguration.minConnections = 0
+        return PostgresPool(configuration: poolConfiguration, logger: logger)
     }
 }

@@ -12,7 +12,7 @@ struct Migrate: AsyncParsableCommand {
         let configuration = Bootstrap.configuration()
         let logger = Bootstrap.logger(configuration)
         let migrator = try Bootstrap.migrator(logger: logger)
-        let pool = PostgresPool(configuration: configuration.poolConfiguration(applicationName: "crm-migrate"), logger: logger)
+        let pool = Bootstrap.commandPool(configuration, logger: logger, name: "migrate")
         defer { pool.shutdownNow() }
         let report = try await pool.withConnection { try await migrator.migrate(on: $0) }
         if report.applied.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMAPI
+import CRMServices
 import CRMStore
 import Logging
 import PostgresClient
@@ -23,12 +24,20 @@ struct Serve: AsyncParsableCommand {
             let report = try await pool.withConnection { try await migrator.migrate(on: $0) }
             logger.info("schema is current", metadata: ["schema_version": "\(report.currentVersion)", "applied": "\(report.applied.count)"])
         }
+        let services = Bootstrap.services(pool: pool, logger: logger)
+        let listener = PostgresListener(
+            configuration: configuration.poolConfiguration().connection, blockingPool: pool.blockingPool, logger: logger)
         let app = try buildApplication(
-            configuration: configuration, dependencies: AppDependencies(pool: pool, migrator: migrator, logger: logger))
+            configuration: configuration,
+            dependencies: AppDependencies(pool: pool, migrator: migrator, services: services, logger: logger))
         // Shutdown runs in reverse order: the HTTP server stops accepting and drains first,
-        // then the pool closes its connections.
+        // then key usage is flushed, the listener stops, and the pool closes its connections.
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: pool), .init(service: app)],
+            services: [
+                .init(service: pool), .init(service: listener),
+                .init(service: AccessMaintenance(access: services.access, listener: listener, logger: logger)),
+                .init(service: app),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout

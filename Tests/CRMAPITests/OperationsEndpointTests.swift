@@ -11,7 +11,7 @@ import Testing
 struct OperationsEndpointTests {
     @Test("healthz is 200 and every response carries a generated X-Request-ID")
     func health() async throws {
-        try await withApp { client, _, _ in
+        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
@@ -24,7 +24,7 @@ struct OperationsEndpointTests {
     @Test("a caller's X-Request-ID is echoed and tags the request's log lines; a forged one is replaced")
     func requestIDInLogs() async throws {
         let logs = LogCapture()
-        try await withApp(logs: logs) { client, _, _ in
+        try await withApp(logs: logs) { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
             try await client.execute(uri: "/readyz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "trace-42.a:b"]) {
                 #expect($0.headers[HTTPField.Name("X-Request-ID")!] == "trace-42.a:b")
             }
@@ -39,7 +39,7 @@ struct OperationsEndpointTests {
 
     @Test("readyz reports the schema version when the database is migrated")
     func ready() async throws {
-        try await withApp { client, _, _ in
+        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .ok)
                 let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
@@ -51,7 +51,7 @@ struct OperationsEndpointTests {
 
     @Test("readyz is 503 problem+json while the schema is behind")
     func notMigrated() async throws {
-        try await withApp { client, pool, _ in
+        try await withApp { (client: any TestClientProtocol, pool: PostgresPool, _: TestDatabase) in
             try await pool.execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
@@ -69,7 +69,7 @@ struct OperationsEndpointTests {
             return
         }
         try await chaos.exclusive {
-            try await withApp(adminURL: adminURL, testing: .live) { client, _, _ in
+            try await withApp(adminURL: adminURL, testing: .live) { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
                 try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
                 try await chaos.stop()
                 do {
@@ -98,7 +98,7 @@ struct OperationsEndpointTests {
 
     @Test("metrics expose request counts and latency by route and status, and the pool's gauges")
     func metrics() async throws {
-        try await withApp { client, _, _ in
+        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
             try await client.execute(uri: "/healthz", method: .get) { _ in }
             try await client.execute(uri: "/readyz", method: .get) { _ in }
             try await client.execute(uri: "/metrics", method: .get) { response in
@@ -115,7 +115,7 @@ struct OperationsEndpointTests {
 
     @Test("the contract is served as YAML")
     func contract() async throws {
-        try await withApp { client, _, _ in
+        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
             try await client.execute(uri: "/openapi.yaml", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
@@ -124,10 +124,14 @@ struct OperationsEndpointTests {
         }
     }
 
-    @Test("unknown routes are 404 problem+json with the request id")
+    @Test("unknown routes are 404 problem+json with the request id; /v1 without a key is 401")
     func notFound() async throws {
-        try await withApp { client, _, _ in
+        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
             try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+            try await client.execute(uri: "/nothing-here", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]

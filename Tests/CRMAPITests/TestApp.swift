@@ -1,10 +1,14 @@
 import CRMAPI
+import CRMDomain
+import CRMServices
 import CRMStore
 import CRMTestSupport
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
 import PostgresClient
 import Synchronization
 
@@ -48,20 +52,134 @@ func testConfiguration(databaseURL: String, extra: [String: String] = [:]) throw
     return try ServiceConfiguration(environment: environment)
 }
 
+/// What a test gets: a client to the app, the pool and services behind it, its database.
+struct TestApp: Sendable {
+    let client: any TestClientProtocol
+    let pool: PostgresPool
+    let services: DomainServices
+    let database: TestDatabase
+}
+
 /// Runs `body` against the app built on a fresh migrated database (or one on `adminURL`).
 func withApp<T>(
     adminURL: String = TestDatabase.adminURL, logs: LogCapture = LogCapture(), environment: [String: String] = [:],
-    testing: TestingSetup = .router,
-    _ body: @Sendable (any TestClientProtocol, PostgresPool, TestDatabase) async throws -> T
+    testing: TestingSetup = .router, _ body: @Sendable (TestApp) async throws -> T
 ) async throws -> T {
     bootstrapMetrics()
     return try await withTestDatabase(adminURL: adminURL) { database in
         let configuration = try testConfiguration(databaseURL: database.url, extra: environment)
         let pool = PostgresPool(configuration: configuration.poolConfiguration(), logger: logs.logger())
         defer { pool.shutdownNow() }
+        let services = DomainServices(pool: pool, logger: logs.logger())
         let dependencies = AppDependencies(
-            pool: pool, migrator: Migrator(migrations: try Migration.bundled(), logger: logs.logger()), logger: logs.logger())
+            pool: pool, migrator: Migrator(migrations: try Migration.bundled(), logger: logs.logger()), services: services,
+            logger: logs.logger())
         let app = try buildApplication(configuration: configuration, dependencies: dependencies)
-        return try await app.test(testing) { client in try await body(client, pool, database) }
+        return try await app.test(testing) { client in
+            try await body(TestApp(client: client, pool: pool, services: services, database: database))
+        }
     }
 }
+
+/// Shorthand for the older tests: client, pool, database.
+func withApp<T>(
+    adminURL: String = TestDatabase.adminURL, logs: LogCapture = LogCapture(), environment: [String: String] = [:],
+    testing: TestingSetup = .router,
+    _ body: @Sendable (any TestClientProtocol, PostgresPool, TestDatabase) async throws -> T
+) async throws -> T {
+    try await withApp(adminURL: adminURL, logs: logs, environment: environment, testing: testing) { app in
+        try await body(app.client, app.pool, app.database)
+    }
+}
+
+// MARK: JSON calls
+
+struct APIResponse: @unchecked Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let text: String
+
+    /// The body as a JSON object (empty when it is not one).
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+    /// `data` of a list response.
+    var items: [[String: Any]] { json["data"] as? [[String: Any]] ?? [] }
+    var ids: [String] { items.compactMap { $0["id"] as? String } }
+    subscript(key: String) -> Any? { json[key] }
+    var id: String { json["id"] as? String ?? "" }
+    var etag: String? { headers[.eTag] }
+    var fieldErrors: [String] { (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
+}
+
+extension TestClientProtocol {
+    /// Sends a request; `json` is serialised as the body, `raw` is sent as is.
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, key: String? = nil, json: Any? = nil, raw: String? = nil,
+        headers extra: [String: String] = [:]
+    ) async throws -> APIResponse {
+        var headers = HTTPFields()
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed]))
+            headers[.contentType] = "application/json"
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+            headers[.contentType] = "application/json"
+        }
+        for (name, value) in extra {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        return try await execute(uri: path, method: method, headers: headers, body: body) { response in
+            APIResponse(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        }
+    }
+}
+
+/// A query value, percent-encoded.
+func q(_ value: String) -> String {
+    value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
+}
+
+// MARK: Tenants
+
+/// One OEM group with two dealers (A and B) and an admin key for each, plus a group key.
+struct Tenants: Sendable {
+    let groupID: UUID
+    let dealerA: UUID
+    let dealerB: UUID
+    let keyA: String
+    let keyB: String
+
+    /// Built through the services (fast); `TenantIsolationTests` builds them through the CLI.
+    static func make(_ services: DomainServices, groupName: String = "集团") async throws -> Tenants {
+        let group = try await services.access.createGroup(name: groupName)
+        let a = try await services.access.createDealer(
+            DealerFields(name: "A 4S", brands: ["BMW"], region: "华东", timeZone: "Asia/Shanghai", settings: .init()),
+            groupID: group.id, by: nil)
+        let b = try await services.access.createDealer(
+            DealerFields(name: "B 4S", brands: ["Toyota"], region: "华南", timeZone: "Asia/Shanghai", settings: .init()),
+            groupID: group.id, by: nil)
+        return Tenants(
+            groupID: group.id, dealerA: a.id, dealerB: b.id,
+            keyA: try await key(services, group: group.id, dealer: a.id, role: .admin),
+            keyB: try await key(services, group: group.id, dealer: b.id, role: .admin))
+    }
+
+    static func key(_ services: DomainServices, group: UUID, dealer: UUID?, role: Role, staff: UUID? = nil) async throws -> String {
+        try await services.access.issueKey(
+            groupID: group, dealerID: dealer, role: role, name: "test \(role)", staffID: staff, expiresAt: nil,
+            createdBy: nil
+        ).1
+    }
+}
+
+/// A VIN with a correct check digit, unique per seed.
+func vin(_ seed: Int) -> String {
+    let draft = String(format: "LBV3A5109%08d", seed % 100_000_000)
+    return VIN.withCheckDigit(draft) ?? draft
+}
+
+/// A mainland mobile number, unique per seed.
+func mobile(_ seed: Int) -> String { String(format: "139%08d", seed % 100_000_000) }

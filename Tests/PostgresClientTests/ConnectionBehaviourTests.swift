@@ -118,7 +118,8 @@ struct ConnectionBehaviourTests {
                 _ = try await pool.acquire()
             }
             let waited = ContinuousClock.now - started
-            #expect(waited >= .milliseconds(250) && waited < .seconds(2))
+            // Not a hang: the error comes at the timeout (with slack for a loaded test machine).
+            #expect(waited >= .milliseconds(250) && waited < .seconds(10))
             // A waiter is served as soon as a connection comes back.
             async let third = pool.acquire()
             try await Task.sleep(for: .milliseconds(50))

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +24,77 @@ public func runCommand(_ arguments: [String]) async throws -> Int32 {
             continuation.resume(returning: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
         }
         thread.start()
+    }
+}
+
+/// Runs a program with extra environment variables and returns its status and standard output
+/// (standard error is inherited).
+public func runCapturing(_ arguments: [String], environment extra: [String: String] = [:]) async throws
+    -> (status: Int32, output: String)
+{
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
+        let thread = Thread {
+            var pipeFDs: [Int32] = [0, 0]
+            guard pipe(&pipeFDs) == 0 else {
+                continuation.resume(throwing: CommandError.spawnFailed(arguments[0], errno))
+                return
+            }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            var environment = ProcessInfo.processInfo.environment
+            environment.merge(extra) { $1 }
+            let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+            defer {
+                argv.forEach { free($0) }
+                envp.forEach { free($0) }
+            }
+            var pid: pid_t = 0
+            let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+            close(pipeFDs[1])
+            guard spawned == 0 else {
+                close(pipeFDs[0])
+                continuation.resume(throwing: CommandError.spawnFailed(arguments[0], spawned))
+                return
+            }
+            var output: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(pipeFDs[0], &buffer, buffer.count)
+                if count > 0 {
+                    output.append(contentsOf: buffer[0..<count])
+                } else if count == 0 || errno != EINTR {
+                    break
+                }
+            }
+            close(pipeFDs[0])
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            let exited = (status & 0x7f) == 0
+            continuation.resume(returning: (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), String(decoding: output, as: UTF8.self)))
+        }
+        thread.start()
+    }
+}
+
+/// The package's built executables (`crm`), next to the test binary.
+public enum BuiltProducts {
+    public static var directory: URL {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent()
+    }
+
+    public static var crm: String { directory.appendingPathComponent("crm").path }
+
+    /// Runs `crm` against a database and returns its trimmed standard output.
+    public static func crm(_ arguments: [String], databaseURL: String) async throws -> String {
+        let (status, output) = try await runCapturing(
+            [crm] + arguments, environment: ["DATABASE_URL": databaseURL, "LOG_LEVEL": "error"])
+        guard status == 0 else { throw CommandError.failed(["crm"] + arguments, status) }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

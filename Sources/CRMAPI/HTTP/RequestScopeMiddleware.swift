@@ -21,7 +21,7 @@ struct RequestScopeMiddleware: RouterMiddleware {
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil
-        let scope = RequestScope(requestID: requestID, logger: context.logger)
+        let scope = RequestScope(requestID: requestID, logger: context.logger, principal: nil, body: [], responseHeaders: nil)
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }

@@ -1,3 +1,6 @@
+import CRMDomain
+import CRMServices
+import CRMStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,6 +16,16 @@ enum ProblemMapper {
         switch error {
         case let problem as Problem:
             return problem
+        case let error as ServiceError:
+            return problem(forServiceError: error)
+        case let errors as ValidationErrors:
+            return .unprocessable(
+                errors.entries.map { Problem.FieldError(field: $0.field, message: $0.message) },
+                detail: errors.entries.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+        case is CursorError:
+            return .badRequest("The cursor is not valid for this list; start again without one.", errors: [
+                Problem.FieldError(field: "cursor", message: "is not a cursor of this list")
+            ])
         case let error as ServerError:
             return problem(forServerError: error, logger: logger, requestID: requestID)
         case let error as DecodingError:
@@ -29,7 +42,8 @@ enum ProblemMapper {
     private static func problem(forServerError error: ServerError, logger: Logger, requestID: String) -> Problem {
         let underlying = error.underlyingError
         if underlying is Problem || underlying is DecodingError || underlying is PostgresError || underlying is PoolError
-            || underlying is PostgresDecodingError
+            || underlying is PostgresDecodingError || underlying is ServiceError || underlying is ValidationErrors
+            || underlying is CursorError
         {
             return problem(for: underlying, logger: logger, requestID: requestID)
         }
@@ -52,6 +66,22 @@ enum ProblemMapper {
     }
 
     /// Names the parameter in "... named 'X' ..." messages of the runtime as a field error.
+    static func problem(forServiceError error: ServiceError) -> Problem {
+        switch error {
+        case .unauthenticated(let detail): return .unauthorized(detail)
+        case .forbidden(let detail): return .forbidden(detail)
+        case .notFound(let detail): return .notFound(detail)
+        case .conflict(let detail, let existingID):
+            return .conflict(
+                detail, slug: existingID == nil ? "conflict" : "duplicate",
+                extensions: existingID.map { ["existing_id": $0.uuidString.lowercased()] } ?? [:])
+        case .stale(let current):
+            return .preconditionFailed(
+                "The resource has changed since that version\(current.map { " (it is now at version \($0))" } ?? ""); read it again and reapply the change.")
+        case .preconditionRequired(let detail): return .preconditionRequired(detail)
+        }
+    }
+
     private static func parameterErrors(from detail: String) -> [Problem.FieldError] {
         guard let start = detail.range(of: "named '") ?? detail.range(of: "named: ") else { return [] }
         let rest = detail[start.upperBound...]

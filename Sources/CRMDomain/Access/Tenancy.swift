@@ -1,0 +1,209 @@
+public import Foundation
+
+public struct OEMGroup: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var createdAt: Date
+
+    public init(id: UUID, name: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+/// A dealer's settings. Every number DOMAIN.md gives as a default is here, changeable per
+/// dealer.
+public struct DealerSettings: Sendable, Equatable, Codable {
+    /// A lead not followed up within this many days of its assignment or planned contact returns
+    /// to the shared pool.
+    public var leadFollowUpDays: Int
+    /// How new leads without a consultant are assigned.
+    public var leadAssignment: LeadAssignmentMode
+
+    public enum LeadAssignmentMode: String, Sendable, Equatable, Codable, CaseIterable {
+        case manual
+        case roundRobin = "round_robin"
+    }
+
+    public init(leadFollowUpDays: Int = 3, leadAssignment: LeadAssignmentMode = .manual) {
+        self.leadFollowUpDays = leadFollowUpDays
+        self.leadAssignment = leadAssignment
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case leadFollowUpDays = "lead_follow_up_days"
+        case leadAssignment = "lead_assignment"
+    }
+
+    /// Missing keys take their defaults, so settings stored before a new setting existed load.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = DealerSettings()
+        leadFollowUpDays = try container.decodeIfPresent(Int.self, forKey: .leadFollowUpDays) ?? defaults.leadFollowUpDays
+        leadAssignment = try container.decodeIfPresent(LeadAssignmentMode.self, forKey: .leadAssignment) ?? defaults.leadAssignment
+    }
+
+    public func validated() throws(ValidationErrors) -> DealerSettings {
+        var errors = ValidationErrors()
+        if !(1...90).contains(leadFollowUpDays) { errors.add("settings.lead_follow_up_days", "must be between 1 and 90") }
+        try errors.throwIfAny()
+        return self
+    }
+}
+
+/// The writable attributes of a dealer.
+public struct DealerFields: Sendable, Equatable {
+    public var name: String
+    public var brands: [String]
+    public var region: String?
+    public var timeZone: String
+    public var settings: DealerSettings
+
+    public init(name: String, brands: [String], region: String?, timeZone: String, settings: DealerSettings) {
+        self.name = name
+        self.brands = brands
+        self.region = region
+        self.timeZone = timeZone
+        self.settings = settings
+    }
+
+    public static let defaultTimeZone = "Asia/Shanghai"
+
+    public func validated() throws(ValidationErrors) -> DealerFields {
+        var errors = ValidationErrors()
+        var result = self
+        result.name = Text.required(name, field: "name", maxLength: 200, errors: &errors) ?? name
+        result.brands = Text.tags(brands, field: "brands", errors: &errors)
+        result.region = Text.optional(region, field: "region", maxLength: 100, errors: &errors)
+        if TimeZone(identifier: timeZone) == nil || !timeZone.contains("/") && timeZone != "UTC" {
+            errors.add("time_zone", "is not an IANA time zone such as Asia/Shanghai")
+        }
+        do {
+            result.settings = try settings.validated()
+        } catch {
+            errors.merge(error)
+        }
+        try errors.throwIfAny()
+        return result
+    }
+}
+
+public struct Dealer: Sendable, Equatable {
+    public var id: UUID
+    public var groupID: UUID
+    public var fields: DealerFields
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var version: Int
+
+    public init(id: UUID, groupID: UUID, fields: DealerFields, createdAt: Date, updatedAt: Date, version: Int) {
+        self.id = id
+        self.groupID = groupID
+        self.fields = fields
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+
+    /// The dealer's calendar (dates such as "today" and birthdays are in its time zone).
+    /// (Validated on write; the fallback is China Standard Time, the default zone.)
+    public var timeZone: TimeZone {
+        TimeZone(identifier: fields.timeZone) ?? TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt
+    }
+
+    public func today(now: Date = Date()) -> LocalDate { LocalDate(now, in: timeZone) }
+}
+
+/// An API key as stored (never the secret).
+public struct APIKeyRecord: Sendable, Equatable {
+    public var id: UUID
+    public var groupID: UUID
+    public var dealerID: UUID?
+    public var role: Role
+    public var name: String
+    public var prefix: String
+    public var staffID: UUID?
+    public var createdAt: Date
+    public var createdByKeyID: UUID?
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+    public var lastUsedAt: Date?
+
+    public init(
+        id: UUID, groupID: UUID, dealerID: UUID?, role: Role, name: String, prefix: String, staffID: UUID?,
+        createdAt: Date, createdByKeyID: UUID?, expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?
+    ) {
+        self.id = id
+        self.groupID = groupID
+        self.dealerID = dealerID
+        self.role = role
+        self.name = name
+        self.prefix = prefix
+        self.staffID = staffID
+        self.createdAt = createdAt
+        self.createdByKeyID = createdByKeyID
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.lastUsedAt = lastUsedAt
+    }
+
+    /// Usable now: not revoked, not expired.
+    public func isActive(at now: Date) -> Bool {
+        revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
+    }
+
+    public var principal: Principal {
+        Principal(keyID: id, role: role, groupID: groupID, dealerID: dealerID, staffID: staffID)
+    }
+}
+
+/// The writable attributes of a staff member.
+public struct StaffFields: Sendable, Equatable {
+    public var name: String
+    public var function: StaffFunction
+    public var phone: String?
+    public var email: String?
+    public var active: Bool
+
+    public init(name: String, function: StaffFunction, phone: String?, email: String?, active: Bool) {
+        self.name = name
+        self.function = function
+        self.phone = phone
+        self.email = email
+        self.active = active
+    }
+
+    public func validated() throws(ValidationErrors) -> StaffFields {
+        var errors = ValidationErrors()
+        var result = self
+        result.name = Text.required(name, field: "name", maxLength: 100, errors: &errors) ?? name
+        if let phone {
+            switch PhoneNumber.parse(phone) {
+            case .success(let number): result.phone = number.e164
+            case .failure(let problem): errors.add("phone", PhoneNumber.message(for: problem))
+            }
+        }
+        result.email = Text.optional(email, field: "email", maxLength: 254, errors: &errors)
+        try errors.throwIfAny()
+        return result
+    }
+}
+
+public struct StaffMember: Sendable, Equatable {
+    public var id: UUID
+    public var dealerID: UUID
+    public var fields: StaffFields
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var version: Int
+
+    public init(id: UUID, dealerID: UUID, fields: StaffFields, createdAt: Date, updatedAt: Date, version: Int) {
+        self.id = id
+        self.dealerID = dealerID
+        self.fields = fields
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+}

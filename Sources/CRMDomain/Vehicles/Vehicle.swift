@@ -1,0 +1,128 @@
+public import Foundation
+
+/// The writable attributes of a vehicle.
+public struct VehicleFields: Sendable, Equatable {
+    public var vin: String
+    public var plate: String?
+    public var brand: String
+    public var series: String?
+    public var model: String?
+    public var modelYear: Int?
+    public var colour: String?
+    public var deliveryDate: LocalDate?
+    public var warrantyEnd: LocalDate?
+    public var openRecall: Bool
+
+    public init(
+        vin: String, plate: String? = nil, brand: String, series: String? = nil, model: String? = nil,
+        modelYear: Int? = nil, colour: String? = nil, deliveryDate: LocalDate? = nil, warrantyEnd: LocalDate? = nil,
+        openRecall: Bool = false
+    ) {
+        self.vin = vin
+        self.plate = plate
+        self.brand = brand
+        self.series = series
+        self.model = model
+        self.modelYear = modelYear
+        self.colour = colour
+        self.deliveryDate = deliveryDate
+        self.warrantyEnd = warrantyEnd
+        self.openRecall = openRecall
+    }
+
+    public func validated() throws(ValidationErrors) -> VehicleFields {
+        var errors = ValidationErrors()
+        var result = self
+        switch VIN.parse(vin) {
+        case .success(let parsed): result.vin = parsed.value
+        case .failure(let problem): errors.add("vin", VIN.message(for: problem))
+        }
+        if let plate = Text.optional(plate, field: "plate", maxLength: 12, errors: &errors) {
+            // Plates are stored without spaces or dots, upper-case ("京A·12345" -> "京A12345").
+            result.plate = plate.uppercased().filter { !" ·.-".contains($0) }
+        } else {
+            result.plate = nil
+        }
+        result.brand = Text.required(brand, field: "brand", maxLength: 50, errors: &errors) ?? brand
+        result.series = Text.optional(series, field: "series", maxLength: 100, errors: &errors)
+        result.model = Text.optional(model, field: "model", maxLength: 100, errors: &errors)
+        if let modelYear, !(1950...2100).contains(modelYear) { errors.add("model_year", "must be between 1950 and 2100") }
+        result.colour = Text.optional(colour, field: "colour", maxLength: 50, errors: &errors)
+        if let deliveryDate, let warrantyEnd, warrantyEnd < deliveryDate {
+            errors.add("warranty_end", "cannot be before the delivery date")
+        }
+        if !errors.isEmpty { throw errors }
+        return result
+    }
+}
+
+public struct Vehicle: Sendable, Equatable {
+    public var id: UUID
+    public var dealerID: UUID
+    public var fields: VehicleFields
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var version: Int
+
+    public init(id: UUID, dealerID: UUID, fields: VehicleFields, createdAt: Date, updatedAt: Date, version: Int) {
+        self.id = id
+        self.dealerID = dealerID
+        self.fields = fields
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+}
+
+/// One odometer reading.
+public struct OdometerReading: Sendable, Equatable {
+    public var id: UUID
+    public var vehicleID: UUID
+    public var readOn: LocalDate
+    public var km: Int
+    public var source: OdometerSource
+    public var recordedAt: Date
+
+    public init(id: UUID, vehicleID: UUID, readOn: LocalDate, km: Int, source: OdometerSource, recordedAt: Date) {
+        self.id = id
+        self.vehicleID = vehicleID
+        self.readOn = readOn
+        self.km = km
+        self.source = source
+        self.recordedAt = recordedAt
+    }
+
+    /// A new reading must fit the existing history: a km figure not below any earlier reading
+    /// and not above any later one (odometers do not run backwards), a date not in the future.
+    public static func validate(
+        readOn: LocalDate, km: Int, today: LocalDate, history: [OdometerReading]
+    ) throws(ValidationErrors) {
+        var errors = ValidationErrors()
+        if !(0...3_000_000).contains(km) { errors.add("km", "must be between 0 and 3,000,000") }
+        if readOn > today { errors.add("read_on", "cannot be in the future") }
+        if let earlier = history.filter({ $0.readOn <= readOn }).max(by: { $0.km < $1.km }), earlier.km > km {
+            errors.add("km", "is below the \(earlier.km) km read on \(earlier.readOn); odometers do not run backwards")
+        }
+        if let later = history.filter({ $0.readOn >= readOn }).min(by: { $0.km < $1.km }), later.km < km {
+            errors.add("km", "is above the \(later.km) km read later, on \(later.readOn)")
+        }
+        if !errors.isEmpty { throw errors }
+    }
+}
+
+/// Who owned a vehicle, from when to when (nil `ownedTo`: current owner).
+public struct Ownership: Sendable, Equatable {
+    public var id: UUID
+    public var vehicleID: UUID
+    public var customerID: UUID
+    public var ownedFrom: LocalDate
+    public var ownedTo: LocalDate?
+
+    public init(id: UUID, vehicleID: UUID, customerID: UUID, ownedFrom: LocalDate, ownedTo: LocalDate?) {
+        self.id = id
+        self.vehicleID = vehicleID
+        self.customerID = customerID
+        self.ownedFrom = ownedFrom
+        self.ownedTo = ownedTo
+    }
+}

@@ -1,0 +1,344 @@
+public import CRMDomain
+public import CRMStore
+import Crypto
+public import Foundation
+public import Logging
+public import PostgresClient
+import Synchronization
+
+/// API keys (authentication, creation, revocation), OEM groups and dealers, and the tenant
+/// scope each caller gets.
+public final class AccessService: Sendable {
+    let pool: PostgresPool
+    let logger: Logger
+    let repository = AccessRepository()
+    private let cache = Mutex<[Data: CachedKey]>([:])
+    private let dealerCache = Mutex<[UUID: CachedDealer]>([:])
+    private let usage = Mutex<[UUID: Date]>([:])
+    /// How long an authenticated key is trusted without looking at the database again.
+    /// Revocation is immediate in the revoking process and, through NOTIFY, in every other one;
+    /// the TTL bounds staleness when a notification is lost.
+    let cacheLifetime: Duration
+
+    private struct CachedKey {
+        let record: APIKeyRecord
+        let loadedAt: ContinuousClock.Instant
+    }
+
+    private struct CachedDealer {
+        let dealer: Dealer
+        let loadedAt: ContinuousClock.Instant
+    }
+
+    /// The NOTIFY channel on which key revocations are announced.
+    public static let keyChangesChannel = "crm_api_keys"
+
+    public init(pool: PostgresPool, logger: Logger, cacheLifetime: Duration = .seconds(30)) {
+        self.pool = pool
+        self.logger = logger
+        self.cacheLifetime = cacheLifetime
+    }
+
+    // MARK: Keys
+
+    /// A new key's secret: `crm_` + 40 base62 characters (238 bits of randomness).
+    public static func generateSecret() -> String {
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var generator = SystemRandomNumberGenerator()
+        return "crm_" + String((0..<40).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+
+    static func hash(_ secret: String) -> [UInt8] {
+        Array(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// The caller behind `Authorization: Bearer <key>`.
+    public func authenticate(bearer secret: String) async throws -> Principal {
+        guard secret.hasPrefix("crm_"), secret.utf8.count == 44 else {
+            throw ServiceError.unauthenticated("The API key is not valid.")
+        }
+        let hash = Self.hash(secret)
+        let key = Data(hash)
+        let now = ContinuousClock.now
+        let cached = cache.withLock { cache -> APIKeyRecord? in
+            guard let entry = cache[key], now - entry.loadedAt < cacheLifetime else { return nil }
+            return entry.record
+        }
+        let record: APIKeyRecord
+        if let cached {
+            record = cached
+        } else {
+            guard let loaded = try await repository.key(secretHash: hash, in: pool) else {
+                throw ServiceError.unauthenticated("The API key is not valid.")
+            }
+            cache.withLock { $0[key] = CachedKey(record: loaded, loadedAt: now) }
+            record = loaded
+        }
+        let wallClock = Date()
+        guard record.revokedAt == nil else { throw ServiceError.unauthenticated("The API key has been revoked.") }
+        if let expiry = record.expiresAt, expiry <= wallClock {
+            throw ServiceError.unauthenticated("The API key expired at \(expiry.formatted(.iso8601)).")
+        }
+        usage.withLock { $0[record.id] = wallClock }
+        return record.principal
+    }
+
+    /// Forgets cached keys (a key was revoked here or, through NOTIFY, elsewhere).
+    public func invalidateKeys() {
+        cache.withLock { $0.removeAll() }
+    }
+
+    /// Writes the batched "last used" times (called periodically, and at shutdown).
+    public func flushKeyUsage() async {
+        let uses = usage.withLock { usage -> [(UUID, Date)] in
+            defer { usage.removeAll() }
+            return usage.map { ($0.key, $0.value) }
+        }
+        guard !uses.isEmpty else { return }
+        do {
+            try await repository.touchKeys(uses, in: pool)
+        } catch {
+            logger.warning("could not record key usage", metadata: ["error": "\(error)"])
+            usage.withLock { usage in
+                for (id, at) in uses where usage[id] == nil { usage[id] = at }
+            }
+        }
+    }
+
+    public struct NewKey: Sendable {
+        public var role: Role
+        public var name: String
+        /// For a group admin: the dealer the key is for (nil: a group key).
+        public var dealerID: UUID?
+        public var staffID: UUID?
+        public var expiresAt: Date?
+
+        public init(role: Role, name: String, dealerID: UUID?, staffID: UUID?, expiresAt: Date?) {
+            self.role = role
+            self.name = name
+            self.dealerID = dealerID
+            self.staffID = staffID
+            self.expiresAt = expiresAt
+        }
+    }
+
+    /// Creates a key and returns it with its secret (shown this once; only its hash is kept).
+    public func createKey(_ request: NewKey, by caller: Principal) async throws -> (APIKeyRecord, String) {
+        try Authorization.require(.keysManage, caller)
+        var errors = ValidationErrors()
+        let name = Text.required(request.name, field: "name", maxLength: 100, errors: &errors)
+        if let expiry = request.expiresAt, expiry <= Date() { errors.add("expires_at", "must be in the future") }
+        let dealerID: UUID?
+        if let own = caller.dealerID {
+            if let requested = request.dealerID, requested != own {
+                errors.add("dealer_id", "a dealer's admin creates keys for its own dealer only")
+            }
+            dealerID = own
+        } else if let requested = request.dealerID {
+            guard try await dealer(requested, inGroup: caller.groupID) != nil else {
+                errors.add("dealer_id", "is not a dealer of your group")
+                throw errors
+            }
+            dealerID = requested
+        } else {
+            dealerID = nil
+        }
+        if request.staffID != nil, dealerID == nil { errors.add("staff_id", "only a dealer's key can belong to a staff member") }
+        try errors.throwIfAny()
+        if let staffID = request.staffID, let dealerID {
+            guard try await StaffRepository().find(id: staffID, scope: .dealer(dealerID), in: pool) != nil else {
+                throw ValidationErrors(field: "staff_id", "is not a staff member of this dealer")
+            }
+        }
+        return try await issueKey(
+            groupID: caller.groupID, dealerID: dealerID, role: request.role, name: name ?? "", staffID: request.staffID,
+            expiresAt: request.expiresAt, createdBy: caller.keyID)
+    }
+
+    /// Issues a key without a calling principal (the CLI's bootstrap).
+    public func issueKey(
+        groupID: UUID, dealerID: UUID?, role: Role, name: String, staffID: UUID?, expiresAt: Date?, createdBy: UUID?
+    ) async throws -> (APIKeyRecord, String) {
+        let secret = Self.generateSecret()
+        let draft = APIKeyRecord(
+            id: UUID(), groupID: groupID, dealerID: dealerID, role: role, name: name, prefix: String(secret.prefix(12)),
+            staffID: staffID, createdAt: Date(), createdByKeyID: createdBy, expiresAt: expiresAt, revokedAt: nil,
+            lastUsedAt: nil)
+        let stored = try await repository.insertKey(draft, secretHash: Self.hash(secret), in: pool)
+        return (stored, secret)
+    }
+
+    func keyScope(_ caller: Principal) -> KeyScope {
+        caller.dealerID.map(KeyScope.dealer) ?? .group(caller.groupID)
+    }
+
+    public func keys(by caller: Principal, page: PageRequest) async throws -> Page<APIKeyRecord> {
+        try Authorization.require(.keysManage, caller)
+        return try await repository.keys(visibleTo: keyScope(caller), page: page, in: pool)
+    }
+
+    public func key(_ id: UUID, by caller: Principal) async throws -> APIKeyRecord {
+        try Authorization.require(.keysManage, caller)
+        guard let key = try await repository.key(id: id, visibleTo: keyScope(caller), in: pool) else {
+            throw ServiceError.notFound("No such API key.")
+        }
+        return key
+    }
+
+    /// Revokes a key at once: here, and in other processes through NOTIFY.
+    public func revokeKey(_ id: UUID, by caller: Principal) async throws -> APIKeyRecord {
+        try Authorization.require(.keysManage, caller)
+        if id == caller.keyID {
+            throw ServiceError.conflict("A key cannot revoke itself; revoke it with another admin key.")
+        }
+        let scope = keyScope(caller)
+        let revoked = try await pool.withTransaction { tx -> APIKeyRecord? in
+            let key = try await repository.revokeKey(id: id, visibleTo: scope, in: tx)
+            if key != nil { try await tx.notify(channel: Self.keyChangesChannel, payload: id.uuidString) }
+            return key
+        }
+        guard let revoked else { throw ServiceError.notFound("No such API key.") }
+        invalidateKeys()
+        return revoked
+    }
+
+    // MARK: Groups and dealers
+
+    public func createGroup(name: String) async throws -> OEMGroup {
+        var errors = ValidationErrors()
+        let clean = Text.required(name, field: "name", maxLength: 200, errors: &errors)
+        try errors.throwIfAny()
+        return try await repository.insertGroup(id: UUID(), name: clean ?? name, in: pool)
+    }
+
+    public func group(of caller: Principal) async throws -> OEMGroup {
+        try Authorization.require(.groupRead, caller)
+        guard let group = try await repository.group(id: caller.groupID, in: pool) else {
+            throw ServiceError.notFound("No such group.")
+        }
+        return group
+    }
+
+    /// Creates a dealer in the caller's group (a group admin), or in `groupID` (the CLI).
+    public func createDealer(_ fields: DealerFields, groupID: UUID, by caller: Principal?) async throws -> Dealer {
+        if let caller {
+            try Authorization.require(.dealersManage, caller)
+            guard caller.isGroupKey else { throw ServiceError.forbidden("Only a group's key can create dealers.") }
+        }
+        let clean = try fields.validated()
+        do {
+            return try await repository.insertDealer(id: UUID(), groupID: caller?.groupID ?? groupID, fields: clean, in: pool)
+        } catch let error as PostgresError where error.kind == .foreignKeyViolation {
+            throw ValidationErrors(field: "group_id", "no such group")
+        }
+    }
+
+    public func dealer(_ id: UUID, by caller: Principal) async throws -> Dealer {
+        try Authorization.require(.dealersRead, caller)
+        guard let dealer = try await repository.dealer(id: id, visibleTo: Scopes.read(caller), in: pool) else {
+            throw ServiceError.notFound("No such dealer.")
+        }
+        return dealer
+    }
+
+    public func dealers(by caller: Principal, page: PageRequest) async throws -> Page<Dealer> {
+        try Authorization.require(.dealersRead, caller)
+        return try await repository.dealers(visibleTo: Scopes.read(caller), page: page, in: pool)
+    }
+
+    /// A dealer admin edits its dealer; a group admin any dealer of the group.
+    public func updateDealer(_ id: UUID, expectedVersion: Int, fields: DealerFields, by caller: Principal) async throws
+        -> Dealer
+    {
+        try Authorization.require(.dealersManage, caller)
+        let clean = try fields.validated()
+        let result = try await repository.updateDealer(
+            id: id, expectedVersion: expectedVersion, fields: clean, visibleTo: Scopes.read(caller), in: pool)
+        dealerCache.withLock { _ = $0.removeValue(forKey: id) }
+        return try result.unwrap(notFound: "No such dealer.")
+    }
+
+    /// A dealer of `groupID`, cached briefly (time zones and settings are read on many writes).
+    public func dealer(_ id: UUID, inGroup groupID: UUID) async throws -> Dealer? {
+        let now = ContinuousClock.now
+        if let cached = dealerCache.withLock({ $0[id] }), now - cached.loadedAt < cacheLifetime {
+            return cached.dealer.groupID == groupID ? cached.dealer : nil
+        }
+        guard let dealer = try await repository.dealer(id: id, visibleTo: .group(groupID), in: pool) else { return nil }
+        dealerCache.withLock { $0[id] = CachedDealer(dealer: dealer, loadedAt: now) }
+        return dealer
+    }
+
+    /// A dealer by id, without a caller (the CLI's bootstrap).
+    public func dealerForBootstrap(_ id: UUID) async throws -> Dealer? {
+        let row = try await pool.queryFirst("SELECT group_id FROM dealers WHERE id = \(id)")
+        guard let groupID = try row?.decode(0, as: UUID.self) else { return nil }
+        return try await dealer(id, inGroup: groupID)
+    }
+
+    // MARK: Scopes
+
+    /// The dealers a caller reads: its own dealer; for a group key its group's dealers, or one
+    /// of them when the caller narrows with `dealer_id`. Naming a dealer outside the caller's
+    /// reach is a 422 that does not say whether that dealer exists.
+    public func readScope(_ caller: Principal, dealerFilter: UUID?) async throws -> TenantScope {
+        guard let filter = dealerFilter else { return Scopes.read(caller) }
+        if let own = caller.dealerID {
+            guard filter == own else { throw ValidationErrors(field: "dealer_id", "is not a dealer you can read") }
+            return .dealer(own)
+        }
+        guard try await dealer(filter, inGroup: caller.groupID) != nil else {
+            throw ValidationErrors(field: "dealer_id", "is not a dealer you can read")
+        }
+        return .dealer(filter)
+    }
+
+    /// The dealer a new record goes to: a dealer key's own dealer; for a group key the dealer it
+    /// names (required), which must be in its group.
+    public func writeDealer(_ caller: Principal, requested: UUID?) async throws -> Dealer {
+        if let own = caller.dealerID {
+            if let requested, requested != own {
+                throw ValidationErrors(field: "dealer_id", "a dealer's key writes to its own dealer only")
+            }
+            guard let dealer = try await dealer(own, inGroup: caller.groupID) else {
+                throw ServiceError.unauthenticated("The key's dealer no longer exists.")
+            }
+            return dealer
+        }
+        guard let requested else {
+            throw ValidationErrors(field: "dealer_id", "is required for a group key: name the dealer to write to")
+        }
+        guard let dealer = try await dealer(requested, inGroup: caller.groupID) else {
+            throw ValidationErrors(field: "dealer_id", "is not a dealer of your group")
+        }
+        return dealer
+    }
+}
+
+/// Permission checks against the matrix.
+public enum Authorization {
+    public static func require(_ permission: Permission, _ caller: Principal) throws(ServiceError) {
+        guard caller.may(permission) else {
+            throw ServiceError.forbidden("The role '\(caller.role.rawValue)' may not do this (\(permission.rawValue)).")
+        }
+    }
+}
+
+/// Scope helpers shared by the services.
+public enum Scopes {
+    /// Everything the caller may read, before any `dealer_id` narrowing.
+    public static func read(_ caller: Principal) -> TenantScope {
+        caller.dealerID.map(TenantScope.dealer) ?? .group(caller.groupID)
+    }
+}
+
+extension VersionedUpdate {
+    /// The value, or the service error for a stale version or a missing row.
+    public func unwrap(notFound message: String) throws -> Value {
+        switch self {
+        case .updated(let value): return value
+        case .stale: throw ServiceError.stale(currentVersion: nil)
+        case .notFound: throw ServiceError.notFound(message)
+        }
+    }
+}

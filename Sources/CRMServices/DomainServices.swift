@@ -1,0 +1,20 @@
+public import Logging
+public import PostgresClient
+
+/// Every domain service of the process, built once and shared by the HTTP layer, the worker and
+/// the command line.
+public struct DomainServices: Sendable {
+    public let access: AccessService
+    public let staff: StaffService
+    public let customers: CustomerService
+    public let vehicles: VehicleService
+
+    /// - Parameter customer360Sections: the sections other domains contribute to the customer
+    ///   360 view.
+    public init(pool: PostgresPool, logger: Logger, customer360Sections: [any Customer360SectionProvider] = []) {
+        access = AccessService(pool: pool, logger: logger)
+        staff = StaffService(pool: pool, access: access)
+        customers = CustomerService(pool: pool, access: access, sections: customer360Sections)
+        vehicles = VehicleService(pool: pool, access: access)
+    }
+}

@@ -1,0 +1,197 @@
+import ArgumentParser
+import CRMAPI
+import CRMDomain
+import CRMServices
+import Foundation
+import PostgresClient
+
+/// `crm seed --demo`: a demo OEM group with two dealers, their staff and keys, and about a
+/// thousand customers with Chinese names, mainland mobile numbers, vehicles with valid VINs,
+/// odometer histories and consents. Deterministic (seeded), and a no-op when the demo group
+/// already exists.
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load demo data.")
+
+    @Flag(help: "Create the demo group, dealers, staff, keys and customers.") var demo = false
+    @Option(help: "Customers per dealer.") var customers = 500
+    @Option(help: "Write the created keys (role and secret, one per line) to this file.") var keysFile: String?
+
+    static let demoGroupName = "华晨汽车销售集团 (demo)"
+
+    func run() async throws {
+        guard demo else { throw ValidationError("nothing to do: pass --demo") }
+        let configuration = Bootstrap.configuration()
+        let logger = Bootstrap.logger(configuration)
+        let pool = Bootstrap.commandPool(configuration, logger: logger, name: "seed")
+        defer { pool.shutdownNow() }
+        if try await pool.queryFirst("SELECT 1 FROM oem_groups WHERE name = \(Self.demoGroupName)") != nil {
+            print("demo data already present")
+            return
+        }
+        let services = Bootstrap.services(pool: pool, logger: logger)
+        var generator = SeededGenerator(seed: 20261123)
+        let group = try await services.access.createGroup(name: Self.demoGroupName)
+        let dealers = [
+            DealerFields(name: "上海浦东宝马4S店", brands: ["BMW", "MINI"], region: "华东", timeZone: "Asia/Shanghai", settings: DealerSettings()),
+            DealerFields(name: "广州天河丰田4S店", brands: ["Toyota"], region: "华南", timeZone: "Asia/Shanghai",
+                         settings: DealerSettings(leadFollowUpDays: 5, leadAssignment: .roundRobin)),
+        ]
+        var keyLines: [String] = []
+        let (_, groupKey) = try await services.access.issueKey(
+            groupID: group.id, dealerID: nil, role: .admin, name: "demo group admin", staffID: nil, expiresAt: nil, createdBy: nil)
+        keyLines.append("group admin\t\(groupKey)")
+        for (index, fields) in dealers.enumerated() {
+            let dealer = try await services.access.createDealer(fields, groupID: group.id, by: nil)
+            let (adminRecord, admin) = try await services.access.issueKey(
+                groupID: group.id, dealerID: dealer.id, role: .admin, name: "demo admin", staffID: nil, expiresAt: nil,
+                createdBy: nil)
+            keyLines.append("\(fields.name) admin\t\(admin)")
+            let context = CallContext(principal: adminRecord.principal, requestID: "seed")
+            var consultants: [StaffMember] = []
+            for (name, function) in [("李明", StaffFunction.sales), ("王芳", .sales), ("张伟", .sales), ("刘洋", .service), ("陈静", .crm), ("赵强", .manager)] {
+                let member = try await services.staff.create(
+                    StaffFields(name: name, function: function, phone: Demo.mobile(&generator), email: nil, active: true),
+                    dealerID: nil, context: context)
+                if function == .sales { consultants.append(member) }
+            }
+            if let first = consultants.first {
+                let (_, sales) = try await services.access.issueKey(
+                    groupID: group.id, dealerID: dealer.id, role: .sales, name: "demo consultant \(first.fields.name)",
+                    staffID: first.id, expiresAt: nil, createdBy: nil)
+                keyLines.append("\(fields.name) sales (\(first.fields.name))\t\(sales)")
+            }
+            try await seedCustomers(services, context: context, brands: fields.brands, dealerIndex: index, generator: &generator)
+        }
+        for line in keyLines { print(line) }
+        if let keysFile {
+            try (keyLines.joined(separator: "\n") + "\n").write(toFile: keysFile, atomically: true, encoding: .utf8)
+        }
+    }
+
+    private func seedCustomers(
+        _ services: DomainServices, context: CallContext, brands: [String], dealerIndex: Int,
+        generator: inout SeededGenerator
+    ) async throws {
+        var phones = Set<String>()
+        for number in 0..<customers {
+            var phone = Demo.mobile(&generator)
+            while !phones.insert(phone).inserted { phone = Demo.mobile(&generator) }
+            let isCompany = number % 25 == 0
+            let surname = Demo.surnames.randomElement(using: &generator) ?? "王"
+            let name = isCompany ? Demo.companies.randomElement(using: &generator) ?? "上海某公司" : surname + Demo.givenName(&generator)
+            let birthday = LocalDate(
+                year: Int.random(in: 1960...2000, using: &generator), month: Int.random(in: 1...12, using: &generator),
+                day: Int.random(in: 1...28, using: &generator))
+            let city = Demo.cities[dealerIndex].randomElement(using: &generator) ?? ("上海", "浦东新区")
+            let fields = CustomerFields(
+                kind: isCompany ? .company : .person, name: name, surname: isCompany ? nil : surname,
+                gender: isCompany ? nil : (Bool.random(using: &generator) ? .male : .female), phone: phone,
+                birthday: isCompany ? nil : birthday,
+                address: Address(city: city.0, district: city.1, community: Demo.communities.randomElement(using: &generator)),
+                occupation: isCompany ? nil : Demo.occupations.randomElement(using: &generator),
+                incomeBand: IncomeBand.allCases.randomElement(using: &generator),
+                hobbies: Array(Demo.hobbies.shuffled(using: &generator).prefix(Int.random(in: 0...3, using: &generator))),
+                maritalStatus: isCompany ? nil : MaritalStatus.allCases.randomElement(using: &generator),
+                children: isCompany ? nil : Int.random(in: 0...2, using: &generator),
+                fleetCategory: isCompany ? [.corporate, .rental, .leasing].randomElement(using: &generator) : nil,
+                preferredBrands: [brands.randomElement(using: &generator) ?? "BMW"],
+                tags: number % 7 == 0 ? ["vip"] : [])
+            let consents = ConsentChannel.allCases.filter { _ in Int.random(in: 0..<10, using: &generator) < 6 }.map {
+                CustomerService.InitialConsent(channel: $0, status: .granted, source: .showroomForm)
+            }
+            let customer = try await services.customers.create(fields, dealerID: nil, consents: consents, context: context)
+            for _ in 0..<(number % 5 == 0 ? 2 : 1) {
+                try await seedVehicle(services, owner: customer, brands: brands, context: context, generator: &generator)
+            }
+        }
+    }
+
+    private func seedVehicle(
+        _ services: DomainServices, owner: Customer, brands: [String], context: CallContext, generator: inout SeededGenerator
+    ) async throws {
+        let brand = brands.randomElement(using: &generator) ?? "BMW"
+        let model = Demo.models[brand]?.randomElement(using: &generator) ?? ("3系", "325Li")
+        let delivered = LocalDate(daysSinceEpoch: 17_897 /* 2019-01-01 */ + Int.random(in: 0...2400, using: &generator))
+        let vin = Demo.vin(brand: brand, year: delivered.year, generator: &generator)
+        let fields = VehicleFields(
+            vin: vin, plate: Demo.plate(&generator), brand: brand, series: model.0, model: model.1, modelYear: delivered.year,
+            colour: Demo.colours.randomElement(using: &generator), deliveryDate: delivered,
+            warrantyEnd: delivered.adding(months: 36), openRecall: Int.random(in: 0..<50, using: &generator) == 0)
+        let vehicle = try await services.vehicles.create(
+            fields, dealerID: nil, owner: .init(customerID: owner.id, from: delivered), context: context)
+        // Readings every 5-8 months at 800-1,600 km a month until today.
+        var date = delivered
+        var km = Int.random(in: 5...30, using: &generator)
+        let today = LocalDate(Date(), in: TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt)
+        while true {
+            let months = Int.random(in: 5...8, using: &generator)
+            let next = date.adding(months: months)
+            guard next < today else { break }
+            km += months * Int.random(in: 800...1600, using: &generator)
+            date = next
+            _ = try await services.vehicles.addReading(vehicleID: vehicle.id, readOn: date, km: km, source: .serviceVisit, context: context)
+        }
+    }
+}
+
+/// A deterministic random generator (SplitMix64), so demo data is the same on every machine.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Realistic-looking Chinese dealer data.
+enum Demo {
+    static let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤").map(String.init) + ["欧阳", "司马", "诸葛"]
+    static let givenCharacters = Array("伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬建国文辉力浩宇轩晨欣怡梓涵子墨一诺雨桐思远嘉懿博文雪梅晓东海峰志强丹丹佳琪").map(String.init)
+    static let companies = ["上海浦江物流有限公司", "广州天骏汽车租赁有限公司", "深圳前海融资租赁有限公司", "苏州工业园区建设集团", "杭州西湖科技有限公司", "南京金陵酒店管理有限公司"]
+    static let communities = ["碧云国际社区", "世纪公园小区", "汤臣一品", "仁恒滨江园", "中海御景湾", "万科城市花园", "保利林语溪", "华润二十四城", "绿地海珀", "星河湾"]
+    static let cities: [[(String, String)]] = [
+        [("上海", "浦东新区"), ("上海", "徐汇区"), ("上海", "闵行区"), ("上海", "静安区"), ("苏州", "工业园区")],
+        [("广州", "天河区"), ("广州", "越秀区"), ("佛山", "南海区"), ("深圳", "南山区"), ("广州", "番禺区")],
+    ]
+    static let occupations = ["工程师", "教师", "医生", "律师", "企业主", "公务员", "销售经理", "设计师", "会计", "程序员"]
+    static let hobbies = ["高尔夫", "自驾游", "摄影", "钓鱼", "跑步", "美食", "户外露营", "茶艺", "马拉松", "滑雪"]
+    static let colours = ["矿石白", "碳黑", "宝石青", "雪山白", "墨玉黑", "天际灰", "烈焰红"]
+    static let models: [String: [(String, String)]] = [
+        "BMW": [("3系", "325Li"), ("5系", "530Li"), ("X3", "xDrive28i"), ("X5", "xDrive40Li"), ("iX3", "领先型")],
+        "MINI": [("COOPER", "5门版"), ("COUNTRYMAN", "S ALL4")],
+        "Toyota": [("凯美瑞", "2.0G 豪华版"), ("卡罗拉", "1.5L 精英版"), ("RAV4荣放", "2.0L 风尚版"), ("汉兰达", "双擎 尊贵版")],
+    ]
+    static let plateProvinces = ["沪A", "沪B", "沪C", "粤A", "粤B", "苏E"]
+
+    static func mobile(_ generator: inout SeededGenerator) -> String {
+        let prefixes = ["135", "136", "137", "138", "139", "150", "151", "158", "159", "186", "187", "188", "189", "199"]
+        return (prefixes.randomElement(using: &generator) ?? "138") + String(format: "%08d", Int.random(in: 0..<100_000_000, using: &generator))
+    }
+
+    static func givenName(_ generator: inout SeededGenerator) -> String {
+        (0..<Int.random(in: 1...2, using: &generator)).map { _ in givenCharacters.randomElement(using: &generator) ?? "明" }.joined()
+    }
+
+    static func plate(_ generator: inout SeededGenerator) -> String {
+        let letters = Array("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789")
+        return (plateProvinces.randomElement(using: &generator) ?? "沪A")
+            + String((0..<5).map { _ in letters.randomElement(using: &generator) ?? "0" })
+    }
+
+    /// A VIN with the brand's Chinese world manufacturer identifier, model-year code and a
+    /// correct check digit.
+    static func vin(brand: String, year: Int, generator: inout SeededGenerator) -> String {
+        let wmi = ["BMW": "LBV", "MINI": "WMW", "Toyota": "LVG"][brand] ?? "LSV"
+        let allowed = Array("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
+        let yearCodes = Array("ABCDEFGHJKLMNPRSTVWXY123456789")
+        let yearCode = yearCodes[(year - 2010 + 30 * 10) % yearCodes.count]
+        let vds = String((0..<5).map { _ in allowed.randomElement(using: &generator) ?? "A" })
+        let serial = String(format: "%06d", Int.random(in: 0..<1_000_000, using: &generator))
+        let draft = wmi + vds + "0" + String(yearCode) + "N" + serial
+        return VIN.withCheckDigit(draft) ?? draft
+    }
+}
