@@ -45,7 +45,7 @@ public func buildRouter(configuration: ServiceConfiguration, dependencies: AppDe
 {
     PrometheusExporter.bootstrapOnce()
     let router = Router(context: CRMRequestContext.self)
-    router.add(middleware: AffinityMiddleware(pool: dependencies.pool))
+    router.add(middleware: AffinityMiddleware())
     router.add(middleware: RequestScopeMiddleware())
     router.add(middleware: ObservabilityMiddleware(accessLogLevel: configuration.accessLogLevel))
     let handler = try APIHandler(dependencies: dependencies)
@@ -54,10 +54,10 @@ public func buildRouter(configuration: ServiceConfiguration, dependencies: AppDe
     router.add(
         middleware: RequestValidationMiddleware(maxBytes: configuration.maxBodyBytes, contract: handler.contractValidator))
     router.add(middleware: IdempotencyMiddleware(pool: dependencies.pool))
-    router.add(middleware: ResponseHeadersMiddleware())
+    router.add(middleware: ResponseFinishingMiddleware())
     // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC.
     try handler.registerHandlers(
         on: router, serverURL: Servers.Server1.url(),
-        configuration: Configuration(dateTranscoder: .iso8601, jsonEncodingOptions: []))
+        configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []))
     return router
 }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
 import CRMAPI
 import CRMServices
 import CRMStore
@@ -16,6 +19,9 @@ struct Serve: AsyncParsableCommand {
     var migrate = false
 
     func run() async throws {
+        // Swift concurrency runs on NIO's event loops (NIO's supported hook): a request's task
+        // stays on the thread that read it instead of bouncing through a separate pool.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let configuration = Bootstrap.configuration()
         let logger = Bootstrap.logger(configuration)
         let migrator = try Bootstrap.migrator(logger: logger)

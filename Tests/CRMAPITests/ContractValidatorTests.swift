@@ -41,7 +41,8 @@ struct ContractValidatorTests {
     func validate(_ body: String, query: [(String, String)] = [], ifMatch: String? = #""1""#, path: String = "/things/3f9c4b1e-8c9a-4c3e-9f55-2a6c0d3b1a77") throws -> ContractValidator.Outcome {
         let validator = try ContractValidator(contract: Self.contract)
         return validator.validate(
-            method: "PATCH", path: path, query: query, header: { $0 == "If-Match" ? ifMatch : nil }, body: Array(body.utf8))
+            method: "PATCH", path: path, route: nil, query: { name in query.filter { $0.0 == name }.map(\.1) },
+            header: { $0 == "If-Match" ? ifMatch : nil }, body: Array(body.utf8))
     }
 
     @Test("valid values pass, booleans and nulls included")

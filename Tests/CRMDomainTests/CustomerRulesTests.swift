@@ -101,3 +101,32 @@ struct CustomerRulesTests {
         #expect(throws: ValidationErrors.self) { try OdometerReading.validate(readOn: try #require(LocalDate("2026-01-01")), km: 30_000, today: today, history: history) }
     }
 }
+
+@Suite("Documentation")
+struct DocumentationTests {
+    @Test("the README's permission table is the PermissionMatrix")
+    func readmeMatrix() throws {
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md"),
+            encoding: .utf8)
+        let lines = readme.split(separator: "\n").map(String.init)
+        guard let header = lines.firstIndex(where: { $0.hasPrefix("| Permission |") }) else {
+            Issue.record("no permission table in the README")
+            return
+        }
+        let roles = lines[header].split(separator: "|").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(roles == Role.allCases.map(\.rawValue))
+        var documented = 0
+        for line in lines[(header + 2)...] {
+            guard line.hasPrefix("|") else { break }
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).dropFirst().dropLast()
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            let permission = try #require(Permission(rawValue: cells[0]), "unknown permission \(cells[0])")
+            for (role, cell) in zip(Role.allCases, cells.dropFirst()) {
+                #expect((cell == "✓") == PermissionMatrix.allows(role, permission), "\(role) \(permission)")
+            }
+            documented += 1
+        }
+        #expect(documented == Permission.allCases.count)
+    }
+}

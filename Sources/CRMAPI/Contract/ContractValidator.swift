@@ -38,6 +38,17 @@ struct ContractValidator: Sendable {
     struct Operation: Sendable {
         let parameters: [Parameter]
         let body: Schema?
+        let pathParameters: [Parameter]
+        let queryParameters: [Parameter]
+        let headerParameters: [Parameter]
+
+        init(parameters: [Parameter], body: Schema?) {
+            self.parameters = parameters
+            self.body = body
+            pathParameters = parameters.filter { $0.location == "path" }
+            queryParameters = parameters.filter { $0.location == "query" }
+            headerParameters = parameters.filter { $0.location == "header" }
+        }
     }
 
     struct Violation: Sendable, Equatable {
@@ -47,6 +58,9 @@ struct ContractValidator: Sendable {
 
     /// Operations keyed by "METHOD /template/{}".
     private let operations: [String: Operation]
+    /// The same operations keyed by "METHOD" + the path as the contract spells it (which is
+    /// what the router reports as the matched route).
+    private let operationsByRoute: [String: Operation]
     /// Declared methods by normalised path template.
     private let methods: [String: Set<String>]
 
@@ -57,6 +71,7 @@ struct ContractValidator: Sendable {
             schemas: components["schemas"] as? [String: Any] ?? [:],
             parameters: components["parameters"] as? [String: Any] ?? [:])
         var operations: [String: Operation] = [:]
+        var operationsByRoute: [String: Operation] = [:]
         var methods: [String: Set<String>] = [:]
         let httpMethods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
         for (path, item) in document["paths"] as? [String: Any] ?? [:] {
@@ -74,10 +89,13 @@ struct ContractValidator: Sendable {
                 {
                     body = compiler.compile(schema)
                 }
-                operations["\(method.uppercased()) \(Self.template(path))"] = Operation(parameters: shared + own, body: body)
+                let compiled = Operation(parameters: shared + own, body: body)
+                operations["\(method.uppercased()) \(Self.template(path))"] = compiled
+                operationsByRoute[method.uppercased() + path] = compiled
             }
         }
         self.operations = operations
+        self.operationsByRoute = operationsByRoute
         self.methods = methods
     }
 
@@ -112,44 +130,52 @@ struct ContractValidator: Sendable {
         case invalid([Violation])
     }
 
-    /// Checks one request against its operation.
+    /// Checks one request against its operation. `route` is the template the router matched
+    /// (`/v1/customers/{customer_id}`) with its parameter values; without it the path is matched
+    /// here.
     func validate(
-        method: String, path: String, query: [(String, String)], header: (String) -> String?, body: [UInt8]?
+        method: String, path: String, route: (template: String, parameter: (String) -> String?)?,
+        query: (String) -> [String], header: (String) -> String?, body: [UInt8]?
     ) -> Outcome {
-        guard let template = match(path), let operation = operations["\(method) \(template)"] else { return .valid }
-        let templateParts: [Substring] = template.split(separator: "/")
-        let pathParts: [Substring] = path.split(separator: "/")
-        var pathValues: [String] = []
-        for (part, value) in zip(templateParts, pathParts) where part == "{}" {
-            pathValues.append(String(value).removingPercentEncoding ?? String(value))
+        let operation: Operation
+        var pathValue: (String) -> String?
+        if let route, let found = operationsByRoute[method + route.template] {
+            operation = found
+            pathValue = route.parameter
+        } else {
+            guard let template = match(path), let found = operations["\(method) \(template)"] else { return .valid }
+            operation = found
+            let templateParts: [Substring] = template.split(separator: "/")
+            let pathParts: [Substring] = path.split(separator: "/")
+            var values: [String] = []
+            for (part, value) in zip(templateParts, pathParts) where part == "{}" {
+                values.append(String(value).removingPercentEncoding ?? String(value))
+            }
+            let names = operation.pathParameters.map(\.name)
+            pathValue = { name in names.firstIndex(of: name).flatMap { $0 < values.count ? values[$0] : nil } }
         }
-        var pathIndex = 0
+        for parameter in operation.pathParameters {
+            guard let value = pathValue(parameter.name) else { continue }
+            var found: [Violation] = []
+            Self.check(string: value, against: parameter.schema, field: parameter.name, into: &found)
+            if !found.isEmpty { return .noSuchResource }
+        }
         var headerViolations: [Violation] = []
+        for parameter in operation.headerParameters {
+            if let value = header(parameter.name) {
+                Self.check(string: value, against: parameter.schema, field: parameter.name, into: &headerViolations)
+            } else if parameter.required {
+                headerViolations.append(Violation(field: parameter.name, message: "is required"))
+            }
+        }
         var violations: [Violation] = []
-        for parameter in operation.parameters {
-            switch parameter.location {
-            case "path":
-                defer { pathIndex += 1 }
-                guard pathIndex < pathValues.count else { continue }
-                var found: [Violation] = []
-                Self.check(string: pathValues[pathIndex], against: parameter.schema, field: parameter.name, into: &found)
-                if !found.isEmpty { return .noSuchResource }
-            case "query":
-                let values = query.filter { $0.0 == parameter.name }.map(\.1)
-                if values.count > 1 { violations.append(Violation(field: parameter.name, message: "is given more than once")) }
-                if let value = values.first {
-                    Self.check(string: value, against: parameter.schema, field: parameter.name, into: &violations)
-                } else if parameter.required {
-                    violations.append(Violation(field: parameter.name, message: "is required"))
-                }
-            case "header":
-                if let value = header(parameter.name) {
-                    Self.check(string: value, against: parameter.schema, field: parameter.name, into: &headerViolations)
-                } else if parameter.required {
-                    headerViolations.append(Violation(field: parameter.name, message: "is required"))
-                }
-            default:
-                continue
+        for parameter in operation.queryParameters {
+            let values = query(parameter.name)
+            if values.count > 1 { violations.append(Violation(field: parameter.name, message: "is given more than once")) }
+            if let value = values.first {
+                Self.check(string: value, against: parameter.schema, field: parameter.name, into: &violations)
+            } else if parameter.required {
+                violations.append(Violation(field: parameter.name, message: "is required"))
             }
         }
         if let schema = operation.body, let body, !body.isEmpty,
@@ -158,7 +184,7 @@ struct ContractValidator: Sendable {
             Self.check(value, against: schema, field: "", into: &violations)
         }
         if !headerViolations.isEmpty { return .badHeaders(headerViolations) }
-        return violations.isEmpty ? .valid : .invalid(violations)
+        return violations.isEmpty ? .valid : .invalid(violations.sorted { $0.field < $1.field })
     }
 
     // MARK: Checking values
@@ -182,13 +208,46 @@ struct ContractValidator: Sendable {
     }
 
     static func check(_ value: Any, against schema: Schema, field: String, into violations: inout [Violation]) {
-        func fail(_ message: String) { violations.append(Violation(field: field, message: message)) }
+        check(value, against: schema, path: FieldPath(root: field), into: &violations)
+    }
+
+    /// A JSON path built only when a violation needs it (checking a valid body allocates none).
+    struct FieldPath {
+        enum Step {
+            case key(String)
+            case index(Int)
+        }
+        let root: String
+        var steps: [Step] = []
+
+        init(root: String) { self.root = root }
+
+        func appending(_ step: Step) -> FieldPath {
+            var copy = self
+            copy.steps.append(step)
+            return copy
+        }
+
+        var text: String {
+            var text = root
+            for step in steps {
+                switch step {
+                case .key(let key): text = text.isEmpty ? key : "\(text).\(key)"
+                case .index(let index): text += "[\(index)]"
+                }
+            }
+            return text
+        }
+    }
+
+    static func check(_ value: Any, against schema: Schema, path: FieldPath, into violations: inout [Violation]) {
+        func fail(_ message: String) { violations.append(Violation(field: path.text, message: message)) }
         if !schema.alternatives.isEmpty {
             // anyOf/oneOf: valid when one alternative accepts it; else report the first's view.
             var firstErrors: [Violation]?
             for alternative in schema.alternatives {
                 var errors: [Violation] = []
-                check(value, against: alternative, field: field, into: &errors)
+                check(value, against: alternative, path: path, into: &errors)
                 if errors.isEmpty { return }
                 if firstErrors == nil { firstErrors = errors }
             }
@@ -242,19 +301,19 @@ struct ContractValidator: Sendable {
             if let maximum = schema.maxItems, array.count > maximum { fail("must have at most \(maximum) entries") }
             if let items = schema.items {
                 for (index, element) in array.enumerated() {
-                    check(element, against: items, field: "\(field)[\(index)]", into: &violations)
+                    check(element, against: items, path: path.appending(.index(index)), into: &violations)
                 }
             }
         case let object as [String: Any]:
             guard schema.types.isEmpty || schema.types.contains("object") else { return fail("must be \(describe(schema.types))") }
             for name in schema.required where object[name] == nil {
-                violations.append(Violation(field: join(field, name), message: "is required"))
+                violations.append(Violation(field: path.appending(.key(name)).text, message: "is required"))
             }
-            for (key, child) in object.sorted(by: { $0.key < $1.key }) {
+            for (key, child) in object {
                 if let property = schema.properties[key] {
-                    check(child, against: property, field: join(field, key), into: &violations)
+                    check(child, against: property, path: path.appending(.key(key)), into: &violations)
                 } else if schema.closed {
-                    violations.append(Violation(field: join(field, key), message: "is not a known field"))
+                    violations.append(Violation(field: path.appending(.key(key)).text, message: "is not a known field"))
                 }
             }
         default:
@@ -267,8 +326,6 @@ struct ContractValidator: Sendable {
     private static func isJSONBoolean(_ value: Any) -> Bool {
         type(of: value) == Bool.self || String(describing: type(of: value)) == "__NSCFBoolean"
     }
-
-    private static func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
 
     private static func format(_ number: Double) -> String {
         number.rounded() == number ? String(Int(number)) : String(number)

@@ -25,12 +25,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw Problem.unauthorized("Use the Bearer scheme: `Authorization: Bearer <key>`.")
         }
         let principal = try await access.authenticate(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
-        var context = context
-        context.logger[metadataKey: "api_key"] = .string(principal.keyID.uuidString.lowercased())
-        return try await RequestScope.with({
-            $0.principal = principal
-            $0.logger = context.logger
-        }) {
+        return try await RequestScope.with({ $0.principal = principal }) {
             try await next(request, context)
         }
     }

@@ -30,10 +30,17 @@ struct RequestValidationMiddleware: RouterMiddleware {
             bytes = Array(buffer.readableBytesView)
             request.body = RequestBody(buffer: buffer)
         }
+        let parameters = context.parameters
+        let query = request.uri.queryParameters
+        let headers = request.headers
+        var route: (template: String, parameter: (String) -> String?)?
+        if let template = context.endpointPath {
+            route = (template, { (name: String) -> String? in parameters.get(name).map { String($0) } })
+        }
         let outcome = contract.validate(
-            method: request.method.rawValue, path: request.uri.path,
-            query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
-            header: { name in HTTPField.Name(name).flatMap { request.headers[$0] } }, body: bytes)
+            method: request.method.rawValue, path: request.uri.path, route: route,
+            query: { (name: String) -> [String] in query.getAll(name).map { String($0) } },
+            header: { (name: String) -> String? in HTTPField.Name(name).flatMap { headers[$0] } }, body: bytes)
         switch outcome {
         case .valid:
             break

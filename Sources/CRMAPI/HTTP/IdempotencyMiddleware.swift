@@ -69,6 +69,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             try? await repository.release(ownerID: owner, apiKeyID: principal.keyID, key: key, in: pool)
             return response
         }
+        // A single buffer by now (`ResponseFinishingMiddleware`).
         let collector = CollectingWriter()
         try await response.body.write(collector)
         var headers: [String: String] = [:]

@@ -40,7 +40,9 @@ struct RequestScopeMiddleware: RouterMiddleware {
         return allowed ? value : nil
     }
 
+    /// A process-unique id: a random prefix per process and a counter (no random draw per
+    /// request).
     static func generate() -> String {
-        UUID().uuidString.lowercased()
+        RequestID().description
     }
 }

@@ -46,8 +46,19 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         }
     }
 
+    /// `YYYY-MM-DD`, written without a formatter (dates are rendered on every response).
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        var bytes: [UInt8] = [48, 48, 48, 48, 45, 48, 48, 45, 48, 48]
+        var y = year
+        for index in stride(from: 3, through: 0, by: -1) {
+            bytes[index] = UInt8(48 + y % 10)
+            y /= 10
+        }
+        bytes[5] = UInt8(48 + month / 10)
+        bytes[6] = UInt8(48 + month % 10)
+        bytes[8] = UInt8(48 + day / 10)
+        bytes[9] = UInt8(48 + day % 10)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
@@ -98,12 +109,11 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.day = day
     }
 
-    /// The date an instant falls on in a time zone (the dealer's calendar).
+    /// The date an instant falls on in a time zone (the dealer's calendar): the zone's offset
+    /// at that instant, then plain day arithmetic (no Calendar object per call).
     public init(_ instant: Date, in timeZone: TimeZone) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-        self.init(unchecked: parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+        let local = instant.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: instant))
+        self.init(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
     }
 
     // Codable as the `YYYY-MM-DD` string.

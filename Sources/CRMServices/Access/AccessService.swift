@@ -12,7 +12,8 @@ public final class AccessService: Sendable {
     let pool: PostgresPool
     let logger: Logger
     let repository = AccessRepository()
-    private let cache = Mutex<[Data: CachedKey]>([:])
+    /// Authenticated keys by their secret: a hit costs a dictionary lookup, no hashing.
+    private let cache = Mutex<[String: CachedKey]>([:])
     private let dealerCache = Mutex<[UUID: CachedDealer]>([:])
     private let usage = Mutex<[UUID: Date]>([:])
     /// How long an authenticated key is trusted without looking at the database again.
@@ -57,21 +58,19 @@ public final class AccessService: Sendable {
         guard secret.hasPrefix("crm_"), secret.utf8.count == 44 else {
             throw ServiceError.unauthenticated("The API key is not valid.")
         }
-        let hash = Self.hash(secret)
-        let key = Data(hash)
         let now = ContinuousClock.now
         let cached = cache.withLock { cache -> APIKeyRecord? in
-            guard let entry = cache[key], now - entry.loadedAt < cacheLifetime else { return nil }
+            guard let entry = cache[secret], now - entry.loadedAt < cacheLifetime else { return nil }
             return entry.record
         }
         let record: APIKeyRecord
         if let cached {
             record = cached
         } else {
-            guard let loaded = try await repository.key(secretHash: hash, in: pool) else {
+            guard let loaded = try await repository.key(secretHash: Self.hash(secret), in: pool) else {
                 throw ServiceError.unauthenticated("The API key is not valid.")
             }
-            cache.withLock { $0[key] = CachedKey(record: loaded, loadedAt: now) }
+            cache.withLock { $0[secret] = CachedKey(record: loaded, loadedAt: now) }
             record = loaded
         }
         let wallClock = Date()

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import HTTPTypes
 import Synchronization
 
@@ -13,7 +14,11 @@ final class ResponseHeaderBox: Sendable {
     var all: HTTPFields { fields.withLock { $0 } }
 }
 
-struct ResponseHeadersMiddleware: RouterMiddleware {
+/// Finishes every response right above the handlers: applies the headers handlers set, and
+/// turns the generated transport's streamed body (written as head, body and end in three
+/// separate writes) into one buffer, which Hummingbird sends in a single batched write. This
+/// API's bodies are small, complete JSON documents, so nothing is lost by buffering them.
+struct ResponseFinishingMiddleware: RouterMiddleware {
     typealias Context = CRMRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -24,6 +29,9 @@ struct ResponseHeadersMiddleware: RouterMiddleware {
             try await next(request, context)
         }
         for field in box.all { response.headers[field.name] = field.value }
+        let collector = CollectingWriter()
+        try await response.body.write(collector)
+        response.body = .init(byteBuffer: ByteBuffer(bytes: collector.sink.bytes))
         return response
     }
 }

@@ -1,0 +1,3 @@
+-- What GET /v1/customers/{id} runs for a dealer key (CustomerRepository.find).
+\set i random(1, :customers)
+SELECT c.dealer_id, c.id, c.kind, c.name, c.surname, c.gender, c.phone, c.email, c.birthday, c.address->>'province', c.address->>'city', c.address->>'district', c.address->>'community', c.address->>'street', c.address->>'postal_code', c.occupation, c.employer, c.income_band, c.hobbies, c.marital_status, c.children, c.fleet_category, c.fleet_agreement_ends, c.preferred_brands, c.preferences->>'colour', c.preferences->>'trim', (c.preferences->>'decision_days')::int4, c.tags, c.notes, c.erased_at, c.created_at, c.updated_at, c.version FROM customers c WHERE c.dealer_id = :dealer::uuid AND c.id = lpad(to_hex(:i::int), 32, '0')::uuid AND c.deleted_at IS NULL;
