@@ -248,6 +248,12 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
     // MARK: Statements
 
     public func query(_ query: PostgresQuery, timeout: Duration?) async throws -> PostgresRows {
+        // Parameters travel as C strings: a NUL would end the value early, silently. PostgreSQL
+        // text cannot hold NUL anyway, so such a value is refused here, before anything is sent.
+        for value in query.bindings.values where value?.utf8.contains(0) == true {
+            throw PostgresError(
+                code: .characterNotInRepertoire, message: "a parameter contains a NUL character, which text cannot hold")
+        }
         let name = try await preparedName(for: query)
         do {
             return try await run(timeout: timeout) { connection in

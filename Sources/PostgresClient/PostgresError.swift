@@ -26,6 +26,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     // Class 22: data exception.
     public static let dataException = SQLState("22000")
     public static let invalidTextRepresentation = SQLState("22P02")
+    public static let characterNotInRepertoire = SQLState("22021")
     public static let numericValueOutOfRange = SQLState("22003")
     public static let stringDataRightTruncation = SQLState("22001")
     public static let invalidDatetimeFormat = SQLState("22007")

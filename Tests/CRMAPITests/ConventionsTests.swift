@@ -149,6 +149,13 @@ struct ConventionsTests {
                 json: ["kind": "person", "name": " ", "phone": "12345", "birthday": "2999-01-01"])
             #expect(values.status == .unprocessableContent)
             #expect(Set(values.fieldErrors) == ["name", "phone", "birthday"])
+            // Found by the fuzzer: a NUL character (which PostgreSQL text cannot hold) gave a 500.
+            let nul = try await app.client.call(
+                .post, "/v1/customers", key: tenants.keyA, raw: #"{"kind": "person", "name": "\u0000Ç", "notes": "a\u0000b"}"#)
+            #expect(nul.status == .unprocessableContent)
+            #expect(Set(nul.fieldErrors) == ["name", "notes"])
+            let nulQuery = try await app.client.call(.get, "/v1/customers?name=%00x", key: tenants.keyA)
+            #expect(nulQuery.status == .unprocessableContent)
             let notJSON = try await app.client.call(.post, "/v1/customers", key: tenants.keyA, raw: "{not json")
             #expect(notJSON.status == .badRequest)
         }

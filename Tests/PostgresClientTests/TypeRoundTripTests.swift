@@ -59,6 +59,21 @@ struct TypeRoundTripTests {
         }
     }
 
+    @Test("a parameter with a NUL byte is refused, never silently truncated at the NUL")
+    func nulByte() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            try await pool.execute("CREATE TABLE t (v text)")
+            do {
+                try await pool.execute("INSERT INTO t VALUES (\("abc\u{0}def"))")
+                Issue.record("a NUL byte should be refused")
+            } catch let error as PostgresError {
+                #expect(error.code == .characterNotInRepertoire)
+                #expect(error.kind == .invalidData)
+            }
+            #expect(try await pool.queryFirst("SELECT count(*) FROM t")?.decode(0, as: Int.self) == 0)
+        }
+    }
+
     @Test("timestamps: instants are kept across session time zones; dates stay calendar dates")
     func timestamps() async throws {
         try await withTestPool(migrated: false) { pool, _ in

@@ -274,6 +274,7 @@ struct ContractValidator: Sendable {
             if !(schema.types.isEmpty || schema.types.contains("boolean")) { fail("must be \(describe(schema.types))") }
         case let text as String:
             guard schema.types.isEmpty || schema.types.contains("string") else { return fail("must be \(describe(schema.types))") }
+            if text.utf8.contains(0) { fail("must not contain the NUL character") }
             let length = text.unicodeScalars.count
             if let minimum = schema.minLength, length < minimum {
                 fail(minimum == 1 ? "must not be empty" : "must be at least \(minimum) characters")

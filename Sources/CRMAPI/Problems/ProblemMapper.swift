@@ -164,6 +164,9 @@ enum ProblemMapper {
             case .queryCanceled: return .serviceUnavailable("The database took too long to answer; retry shortly.")
             case .serializationFailure, .deadlock: return .serviceUnavailable("A concurrent update got in the way; retry.")
             case .lockNotAvailable: return .conflict("The resource is being changed by another request; retry.")
+            case .invalidData:
+                // A value the database cannot take (NUL character, out of range): the client's data.
+                return .unprocessable([], detail: "A value cannot be stored: \(error.message)")
             default: return nil
             }
         }
