@@ -47,6 +47,13 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             sql += "$\(bindings.count)"
         }
 
+        /// A bound parameter that may be NULL. (Spelled out so the compiler does not mistake an
+        /// optional for an accidental debug description.)
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            bindings.append(value)
+            sql += "$\(bindings.count)"
+        }
+
         /// A piece of SQL text that is itself a literal in the source.
         public mutating func appendInterpolation(sql literal: StaticString) {
             sql += literal.description
