@@ -6,7 +6,8 @@ import PackageDescription
 //   crm (executable: CLI)
 //    └─ CRMAPI            HTTP: Hummingbird routes generated from openapi.yaml, middleware
 //        └─ CRMServices   domain services: use cases in transactions over repositories
-//            └─ CRMStore  repositories + migrations (SQL lives here)
+//            ├─ CRMStore  repositories + migrations (SQL lives here)
+//            └─ JobQueue  durable jobs on PostgreSQL: enqueue in a transaction, workers, schedules
 //                └─ PostgresClient   libpq connection, pool, rows, LISTEN/NOTIFY
 //                    └─ CLibPQ       system library over libpq-fe.h
 //   CRMDomain: pure business rules and types (no I/O), used by every layer above the client.
@@ -77,9 +78,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "JobQueue",
+            dependencies: [
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CRMServices",
             dependencies: [
                 "CRMStore",
+                "JobQueue",
                 "CRMDomain",
                 "PostgresClient",
                 .product(name: "Logging", package: "swift-log"),
@@ -92,6 +104,7 @@ let package = Package(
             name: "CRMAPI",
             dependencies: [
                 "CRMServices",
+                "JobQueue",
                 "CRMStore",
                 "CRMDomain",
                 "PostgresClient",
@@ -112,6 +125,8 @@ let package = Package(
             name: "crm",
             dependencies: [
                 "CRMAPI",
+                "CRMServices",
+                "JobQueue",
                 "CRMStore",
                 "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -138,6 +153,9 @@ let package = Package(
             name: "crm-bench",
             dependencies: [
                 "PostgresClient",
+                "JobQueue",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -149,6 +167,11 @@ let package = Package(
             swiftSettings: testSwiftSettings
         ),
         .testTarget(
+            name: "JobQueueTests",
+            dependencies: ["JobQueue", "PostgresClient", "CRMStore", "CRMTestSupport"],
+            swiftSettings: testSwiftSettings
+        ),
+        .testTarget(
             name: "CRMDomainTests",
             dependencies: ["CRMDomain"],
             swiftSettings: testSwiftSettings
@@ -156,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "CRMAPITests",
             dependencies: [
-                "CRMAPI", "CRMStore", "PostgresClient", "CRMTestSupport",
+                "CRMAPI", "CRMServices", "CRMStore", "JobQueue", "PostgresClient", "CRMTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: testSwiftSettings

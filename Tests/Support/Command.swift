@@ -80,7 +80,7 @@ public func runCapturing(_ arguments: [String], environment extra: [String: Stri
     }
 }
 
-/// The package's built executables (`crm`), next to the test binary.
+/// The package's built executables (`crm`, `crm-bench`), next to the test binary.
 public enum BuiltProducts {
     public static var directory: URL {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -88,6 +88,8 @@ public enum BuiltProducts {
     }
 
     public static var crm: String { directory.appendingPathComponent("crm").path }
+    /// The benchmark tool, whose `queue-worker` is a worker process tests can kill.
+    public static var crmBench: String { directory.appendingPathComponent("crm-bench").path }
 
     /// Runs `crm` against a database and returns its trimmed standard output.
     public static func crm(_ arguments: [String], databaseURL: String) async throws -> String {
@@ -107,4 +109,49 @@ public enum CommandError: Error {
 public func run(_ arguments: [String]) async throws {
     let status = try await runCommand(arguments)
     guard status == 0 else { throw CommandError.failed(arguments, status) }
+}
+
+/// A program running in the background: the queue tests start worker processes and kill them.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    private let exit: Task<Int32, Never>
+
+    /// Starts `arguments` with extra environment variables; standard output and error are
+    /// inherited.
+    public init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(extra) { $1 }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], nil, nil, argv, envp)
+        guard spawned == 0 else { throw CommandError.spawnFailed(arguments[0], spawned) }
+        self.pid = pid
+        let child = pid
+        exit = Task {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+                let thread = Thread {
+                    var status: Int32 = 0
+                    while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+                    let exited = (status & 0x7f) == 0
+                    continuation.resume(returning: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+                }
+                thread.start()
+            }
+        }
+    }
+
+    /// Sends a signal (SIGTERM, SIGKILL, ...).
+    public func signal(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// The exit status (128 + signal number when a signal ended it).
+    public func wait() async -> Int32 {
+        await exit.value
+    }
 }
