@@ -2,6 +2,7 @@ public import CRMServices
 public import CRMStore
 import Foundation
 public import Hummingbird
+public import JobQueue
 public import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
@@ -60,4 +61,44 @@ public func buildRouter(configuration: ServiceConfiguration, dependencies: AppDe
         on: router, serverURL: Servers.Server1.url(),
         configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []))
     return router
+}
+
+/// The background worker with every job kind and periodic schedule of the service
+/// (`BackgroundWork`), for `crm work` and `crm serve --with-worker`.
+public func buildWorker(
+    configuration: ServiceConfiguration, dependencies: AppDependencies, listener: PostgresListener?
+) -> JobWorker {
+    let work = BackgroundWork(
+        services: dependencies.services, pool: dependencies.pool,
+        retention: .init(completed: configuration.jobRetention, discarded: configuration.discardedJobRetention))
+    var worker = configuration.workerConfiguration()
+    worker.periodic = work.schedules
+    return JobWorker(
+        pool: dependencies.pool, queue: dependencies.services.queue, registry: work.registry, listener: listener,
+        configuration: worker, logger: dependencies.logger)
+}
+
+/// The operations endpoints of a worker process (`crm work`): `GET /healthz` and `GET /metrics`
+/// (the queue's depth, waits, run times and failures, and the pool), on `HOST`:`PORT`.
+public func buildWorkerOperations(
+    configuration: ServiceConfiguration, dependencies: AppDependencies, services: [any Service] = []
+) -> some ApplicationProtocol {
+    PrometheusExporter.bootstrapOnce()
+    let router = Router()
+    router.get("healthz") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+    }
+    let pool = dependencies.pool
+    router.get("metrics") { _, _ in
+        pool.publishMetrics()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: PrometheusExporter.render())))
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "crm-worker"),
+        services: services, logger: dependencies.logger)
 }

@@ -1,3 +1,4 @@
+public import JobQueue
 public import Logging
 public import PostgresClient
 
@@ -8,6 +9,9 @@ public struct DomainServices: Sendable {
     public let staff: StaffService
     public let customers: CustomerService
     public let vehicles: VehicleService
+    /// Enqueues background work, inside a use case's transaction when it is part of one.
+    public let queue: JobQueue
+    public let jobs: JobService
 
     /// - Parameter customer360Sections: the sections other domains contribute to the customer
     ///   360 view.
@@ -16,5 +20,7 @@ public struct DomainServices: Sendable {
         staff = StaffService(pool: pool, access: access)
         customers = CustomerService(pool: pool, access: access, sections: customer360Sections)
         vehicles = VehicleService(pool: pool, access: access)
+        queue = JobQueue(pool: pool, logger: logger)
+        jobs = JobService(pool: pool, access: access, queue: queue)
     }
 }

@@ -34,6 +34,12 @@ enum Bootstrap {
         DomainServices(pool: pool, logger: logger)
     }
 
+    /// The LISTEN connection shared by key revocations and job wake-ups.
+    static func listener(_ configuration: ServiceConfiguration, pool: PostgresPool, logger: Logger) -> PostgresListener {
+        PostgresListener(
+            configuration: configuration.poolConfiguration().connection, blockingPool: pool.blockingPool, logger: logger)
+    }
+
     /// A pool for a short command (migrate, keys, seed): a few connections, closed at the end.
     static func commandPool(_ configuration: ServiceConfiguration, logger: Logger, name: String) -> PostgresPool {
         var poolConfiguration = configuration.poolConfiguration(applicationName: "crm-\(name)")

@@ -7,5 +7,5 @@ struct CRM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm",
         abstract: "CRM backend for car dealerships (4S stores) and their OEM groups.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, Groups.self, Dealers.self, Keys.self])
+        subcommands: [Serve.self, Work.self, Migrate.self, Seed.self, Groups.self, Dealers.self, Keys.self])
 }

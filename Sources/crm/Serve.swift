@@ -18,6 +18,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Apply pending migrations before serving.")
     var migrate = false
 
+    @Flag(help: "Also run the background worker in this process (small dealers, the demo).")
+    var withWorker = false
+
     func run() async throws {
         // Swift concurrency runs on NIO's event loops (NIO's supported hook): a request's task
         // stays on the thread that read it instead of bouncing through a separate pool.
@@ -31,24 +34,30 @@ struct Serve: AsyncParsableCommand {
             logger.info("schema is current", metadata: ["schema_version": "\(report.currentVersion)", "applied": "\(report.applied.count)"])
         }
         let services = Bootstrap.services(pool: pool, logger: logger)
-        let listener = PostgresListener(
-            configuration: configuration.poolConfiguration().connection, blockingPool: pool.blockingPool, logger: logger)
-        let app = try buildApplication(
-            configuration: configuration,
-            dependencies: AppDependencies(pool: pool, migrator: migrator, services: services, logger: logger))
+        let listener = Bootstrap.listener(configuration, pool: pool, logger: logger)
+        let dependencies = AppDependencies(pool: pool, migrator: migrator, services: services, logger: logger)
+        let app = try buildApplication(configuration: configuration, dependencies: dependencies)
+        var worker: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if withWorker {
+            worker = [.init(service: buildWorker(configuration: configuration, dependencies: dependencies, listener: listener))]
+        }
         // Shutdown runs in reverse order: the HTTP server stops accepting and drains first,
-        // then key usage is flushed, the listener stops, and the pool closes its connections.
+        // then the worker finishes its running jobs, key usage is flushed, the listener stops,
+        // and the pool closes its connections.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: pool), .init(service: listener),
                 .init(service: AccessMaintenance(access: services.access, listener: listener, logger: logger)),
-                .init(service: app),
-            ],
+            ] + worker + [.init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         logger.info(
-            "starting", metadata: ["host": "\(configuration.host)", "port": "\(configuration.port)", "db.io_mode": "\(configuration.ioMode)"])
+            "starting",
+            metadata: [
+                "host": "\(configuration.host)", "port": "\(configuration.port)", "db.io_mode": "\(configuration.ioMode)",
+                "worker": "\(withWorker ? "\(configuration.workerQueues)" : "off")",
+            ])
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.info("stopped")
     }

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import JobQueue
 public import PostgresClient
 
 /// Everything the service reads from its environment. Every variable is listed, with its
@@ -20,6 +21,14 @@ public struct ServiceConfiguration: Sendable {
     public var ioMode: PostgresIOMode
     public var maxBodyBytes: Int
     public var shutdownTimeout: Duration
+    /// Queue name -> jobs run at once, for `crm work` and `crm serve --with-worker`.
+    public var workerQueues: [String: Int]
+    public var workerWakeup: WorkerWakeup
+    public var workerPollInterval: Duration
+    public var jobLease: Duration
+    public var workerShutdownGrace: Duration
+    public var jobRetention: Duration
+    public var discardedJobRetention: Duration
 
     public enum LogFormat: String, Sendable, CaseIterable {
         case text
@@ -42,6 +51,13 @@ public struct ServiceConfiguration: Sendable {
         ("DB_IO_MODE", "reactor", "reactor (non-blocking libpq on one epoll thread) or threads (blocking libpq on a thread pool)"),
         ("MAX_BODY_BYTES", "1048576", "largest accepted request body; larger ones get 413 before being read"),
         ("SHUTDOWN_TIMEOUT_S", "30", "on SIGTERM/SIGINT, how long in-flight work may take before it is cancelled"),
+        ("WORKER_QUEUES", "default=10", "queues a worker runs and how many of each queue's jobs at once: name=N,name=N"),
+        ("WORKER_WAKEUP", "listen", "listen (LISTEN/NOTIFY, polling as a fallback) or poll (polling only, for PgBouncer in transaction mode)"),
+        ("WORKER_POLL_INTERVAL_MS", "1000", "how often an idle worker polls its queues"),
+        ("JOB_LEASE_S", "30", "how long a claimed job is leased; a worker that stops renewing it (killed) loses it after this"),
+        ("WORKER_SHUTDOWN_GRACE_S", "25", "on SIGTERM, how long running jobs may take before they are released to another worker"),
+        ("JOB_RETENTION_HOURS", "24", "completed and cancelled jobs are deleted after this many hours"),
+        ("JOB_DISCARDED_RETENTION_HOURS", "168", "discarded jobs (failed for good) are kept this many hours"),
     ]
 
     public init(environment: [String: String]) throws {
@@ -61,6 +77,23 @@ public struct ServiceConfiguration: Sendable {
         ioMode = try reader.choice("DB_IO_MODE", PostgresIOMode.self)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", in: 1024...1_073_741_824)
         shutdownTimeout = .seconds(try reader.integer("SHUTDOWN_TIMEOUT_S", in: 1...3600))
+        workerQueues = try reader.queues("WORKER_QUEUES")
+        workerWakeup = try reader.choice("WORKER_WAKEUP", WorkerWakeup.self)
+        workerPollInterval = .milliseconds(try reader.integer("WORKER_POLL_INTERVAL_MS", in: 10...600_000))
+        jobLease = .seconds(try reader.integer("JOB_LEASE_S", in: 3...86_400))
+        workerShutdownGrace = .seconds(try reader.integer("WORKER_SHUTDOWN_GRACE_S", in: 0...3600))
+        jobRetention = .seconds(3600 * (try reader.integer("JOB_RETENTION_HOURS", in: 1...87_600)))
+        discardedJobRetention = .seconds(3600 * (try reader.integer("JOB_DISCARDED_RETENTION_HOURS", in: 1...87_600)))
+    }
+
+    /// The worker settings these variables describe.
+    public func workerConfiguration(id: String = WorkerConfiguration.defaultID()) -> WorkerConfiguration {
+        var worker = WorkerConfiguration(queues: workerQueues, id: id)
+        worker.wakeup = workerWakeup
+        worker.pollInterval = workerPollInterval
+        worker.lease = jobLease
+        worker.shutdownGrace = workerShutdownGrace
+        return worker
     }
 
     /// The pool settings these variables describe.
@@ -118,6 +151,29 @@ private struct EnvironmentReader {
             throw ConfigurationError(variable: name, problem: "is '\(text)', expected one of: \(allowed)")
         }
         return value
+    }
+
+    /// `name=N,name=N`: queue names (letters, digits, `_`, `-`; 1-50) and their concurrency (1-1000).
+    func queues(_ name: String) throws -> [String: Int] {
+        let text = try required(name)
+        var queues: [String: Int] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: "=", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard parts.count == 2, (1...50).contains(parts[0].count),
+                parts[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }),
+                let concurrency = Int(parts[1]), (1...1000).contains(concurrency), queues[parts[0]] == nil
+            else {
+                throw ConfigurationError(
+                    variable: name, problem: "is '\(text)', expected name=N pairs separated by commas (N from 1 to 1000, each name once)")
+            }
+            queues[parts[0]] = concurrency
+        }
+        guard !queues.isEmpty else {
+            throw ConfigurationError(variable: name, problem: "names no queue (expected name=N pairs, e.g. default=10)")
+        }
+        return queues
     }
 
     func level(_ name: String) throws -> Logger.Level {

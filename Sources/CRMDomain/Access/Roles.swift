@@ -32,6 +32,10 @@ public enum Permission: String, Sendable, CaseIterable {
     case vehiclesRead
     case vehiclesWrite
     case vehiclesDelete
+    /// The background job queue: list and read jobs.
+    case jobsRead
+    /// Retry or cancel a job.
+    case jobsManage
 }
 
 /// The permission matrix: which role may do what. One table, read by every endpoint; the README
@@ -44,7 +48,7 @@ public enum PermissionMatrix {
         .admin: Set(Permission.allCases),
         .manager: [
             .groupRead, .dealersRead, .staffRead, .staffWrite, .customersRead, .customersWrite, .customersDelete,
-            .customersErase, .consentsWrite, .auditRead, .vehiclesRead, .vehiclesWrite, .vehiclesDelete,
+            .customersErase, .consentsWrite, .auditRead, .vehiclesRead, .vehiclesWrite, .vehiclesDelete, .jobsRead,
         ],
         .sales: [.dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite],
         .service: [.dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite],

@@ -69,4 +69,6 @@ public struct Cursor: Sendable, Equatable {
 }
 
 /// A cursor from another list or sort order, or tampered with.
-public struct CursorError: Error, Sendable {}
+public struct CursorError: Error, Sendable {
+    public init() {}
+}

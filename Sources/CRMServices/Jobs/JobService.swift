@@ -1,0 +1,83 @@
+public import CRMDomain
+public import CRMStore
+public import Foundation
+public import JobQueue
+public import PostgresClient
+
+/// The job queue as admins see it: list, read, retry, cancel, within the caller's tenancy.
+///
+/// A dealer key sees its dealer's jobs. A group key sees its dealers' jobs (`dealerFilter`
+/// narrows to one) and the system's own jobs (housekeeping, with no dealer), which carry no
+/// customer data.
+public final class JobService: Sendable {
+    let pool: PostgresPool
+    let access: AccessService
+    public let queue: JobQueue
+
+    public init(pool: PostgresPool, access: AccessService, queue: JobQueue) {
+        self.pool = pool
+        self.access = access
+        self.queue = queue
+    }
+
+    public func list(
+        filter: JobQueue.Filter, dealerFilter: UUID?, page: PageRequest, context: CallContext
+    ) async throws -> Page<JobRecord> {
+        try Authorization.require(.jobsRead, context.principal)
+        let scope = try await scope(context.principal, dealerFilter: dealerFilter)
+        var before: Int64?
+        if let cursor = page.cursor {
+            let values = try cursor.values(for: "jobs.id", count: 1)
+            guard let id = Int64(values[0]) else { throw CursorError() }
+            before = id
+        }
+        let rows = try await queue.jobs(filter: filter, scope: scope, before: before, limit: page.limit + 1, in: pool)
+        return Page.from(rows, limit: page.limit, sort: "jobs.id") { [String($0.id)] }
+    }
+
+    public func get(_ id: Int64, context: CallContext) async throws -> JobRecord {
+        try Authorization.require(.jobsRead, context.principal)
+        let scope = try await scope(context.principal, dealerFilter: nil)
+        guard let job = try await queue.job(id: id, scope: scope, in: pool) else { throw ServiceError.notFound("No such job.") }
+        return job
+    }
+
+    /// Runs a failed, discarded, cancelled or scheduled job again now.
+    public func retry(_ id: Int64, context: CallContext) async throws -> JobRecord {
+        try Authorization.require(.jobsManage, context.principal)
+        let scope = try await scope(context.principal, dealerFilter: nil)
+        return try await mapped { try await queue.retry(id: id, scope: scope) }
+    }
+
+    /// Cancels a job that has not finished.
+    public func cancel(_ id: Int64, context: CallContext) async throws -> JobRecord {
+        try Authorization.require(.jobsManage, context.principal)
+        let scope = try await scope(context.principal, dealerFilter: nil)
+        return try await mapped { try await queue.cancel(id: id, scope: scope) }
+    }
+
+    /// The condition on `jobs.dealer_id` for this caller.
+    func scope(_ caller: Principal, dealerFilter: UUID?) async throws -> PostgresQuery {
+        let tenant = try await access.readScope(caller, dealerFilter: dealerFilter)
+        if caller.isGroupKey && dealerFilter == nil {
+            return "\(fragment: tenant.condition()) OR dealer_id IS NULL"
+        }
+        return tenant.condition()
+    }
+
+    private func mapped(_ body: () async throws -> JobRecord) async throws -> JobRecord {
+        do {
+            return try await body()
+        } catch let error as JobQueueError {
+            switch error {
+            case .notFound: throw ServiceError.notFound("No such job.")
+            case .notRetryable, .notCancellable: throw ServiceError.conflict(error.description.capitalizedFirst + ".")
+            case .invalidRequest: throw error
+            }
+        }
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
