@@ -12,15 +12,17 @@ public struct DomainServices: Sendable {
     /// Enqueues background work, inside a use case's transaction when it is part of one.
     public let queue: JobQueue
     public let jobs: JobService
+    public let leads: LeadService
 
     /// - Parameter customer360Sections: the sections other domains contribute to the customer
     ///   360 view.
     public init(pool: PostgresPool, logger: Logger, customer360Sections: [any Customer360SectionProvider] = []) {
         access = AccessService(pool: pool, logger: logger)
         staff = StaffService(pool: pool, access: access)
-        customers = CustomerService(pool: pool, access: access, sections: customer360Sections)
+        customers = CustomerService(pool: pool, access: access, sections: customer360Sections + [Leads360Section(access: access)])
         vehicles = VehicleService(pool: pool, access: access)
         queue = JobQueue(pool: pool, logger: logger)
         jobs = JobService(pool: pool, access: access, queue: queue)
+        leads = LeadService(pool: pool, access: access, customers: customers, vehicles: vehicles, queue: queue)
     }
 }

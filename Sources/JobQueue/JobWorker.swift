@@ -147,6 +147,8 @@ public final class JobWorker: Service, Sendable {
     /// Shutdown is complete: nothing runs, completions are written or released.
     var isFinished: Bool { finished.load(ordering: .relaxed) }
     var runningCount: Int { running.withLock { $0.count } }
+    /// No handler is running and no completion waits to be written.
+    var isIdle: Bool { runningCount == 0 && completer.pending.isEmpty }
 
     /// Stops claiming new jobs (running ones continue until they end or the grace period does).
     public func beginShutdown() {

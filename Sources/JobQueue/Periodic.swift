@@ -1,6 +1,6 @@
 public import Foundation
-import Logging
-import PostgresClient
+public import Logging
+public import PostgresClient
 
 /// Where a periodic job runs once per period: the whole system, or each dealer in its own
 /// time zone ("every day at 02:00 dealer local time").
@@ -58,7 +58,9 @@ public struct PeriodicJob: Sendable {
 /// restarts resumes from the row, so no period is doubled or (within `maxCatchUp`) skipped. The
 /// job's unique key (`periodic:<name>:<scope>:<period>`) is a second guard. A schedule seen for
 /// the first time starts at the current instant: its first job is for the next period.
-final class PeriodicScheduler: Sendable {
+///
+/// Workers run one (`WorkerConfiguration.periodic`); it is public so tools and tests can tick it.
+public final class PeriodicScheduler: Sendable {
     private let queue: JobQueue
     private let pool: PostgresPool
     private let jobs: [PeriodicJob]
@@ -66,7 +68,7 @@ final class PeriodicScheduler: Sendable {
     private let scopeRefresh: Duration
     private let state = SchedulerState()
 
-    init(queue: JobQueue, pool: PostgresPool, jobs: [PeriodicJob], logger: Logger, scopeRefresh: Duration = .seconds(60)) {
+    public init(queue: JobQueue, pool: PostgresPool, jobs: [PeriodicJob], logger: Logger, scopeRefresh: Duration = .seconds(60)) {
         self.queue = queue
         self.pool = pool
         self.jobs = jobs
@@ -93,7 +95,7 @@ final class PeriodicScheduler: Sendable {
     }
 
     /// Enqueues what is due now; cheap when nothing is (no database access between periods).
-    func tick(now: Date = Date()) async throws {
+    public func tick(now: Date = Date()) async throws {
         guard !jobs.isEmpty else { return }
         if await state.scopesReadAt.map({ ContinuousClock.now - $0 >= scopeRefresh }) ?? true {
             try await refreshScopes(now: now)

@@ -310,8 +310,10 @@ struct JobQueueTests {
                 return .completed
             }
             let id = try #require(try await queue.enqueue(JobRequest(kind: "slow")).id)
+            // The test drives upkeep by hand (the worker's own runs once, at its start).
             let worker = RunningWorker(database: database, registry: registry, id: "partitioned") {
                 $0.rescueInterval = .seconds(3600)
+                $0.maintenanceInterval = .seconds(3600)
             }
             #expect(try await eventually { gate.arrived == 1 })
             // The worker lost contact long enough for its lease to run out; rescue takes the job.
@@ -320,7 +322,11 @@ struct JobQueueTests {
             #expect(try await jobState(id, pool) == .retryable)
             // The first attempt now finishes: its completion must not touch the rescued job...
             gate.open()
+            #expect(try await eventually { runs.counts[id] == 1 && worker.worker.isIdle })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await jobState(id, pool) == .retryable)
             // ...which a second attempt runs and completes.
+            _ = try await Maintenance.promoteDue(pool)
             let finished = try await eventually { try await jobState(id, pool) == .completed }
             try await worker.stop()
             #expect(finished)

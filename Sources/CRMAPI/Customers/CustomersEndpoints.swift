@@ -78,7 +78,7 @@ extension APIHandler {
                                 vehicle: try .init(owned.vehicle), ownedFrom: owned.ownership.ownedFrom.description,
                                 latestOdometer: try owned.latestReading.map(Components.Schemas.OdometerReading.init))
                         },
-                        sections: Customer360Sections.render(view.sections)))))
+                        sections: try Customer360Sections.render(view.sections)))))
     }
 
     func listCustomerAudit(_ input: Operations.ListCustomerAudit.Input) async throws -> Operations.ListCustomerAudit.Output {
@@ -129,9 +129,10 @@ extension APIHandler {
 }
 
 /// Renders the sections other domains contribute to the 360 view. Each domain adds its mapping
-/// here as one entry when its section lands in the contract; none exist yet.
+/// here as one entry when its section lands in the contract.
 enum Customer360Sections {
-    static func render(_ sections: [String: any Sendable]) -> Components.Schemas.Customer360Sections {
-        Components.Schemas.Customer360Sections()
+    static func render(_ sections: [String: any Sendable]) throws -> Components.Schemas.Customer360Sections {
+        Components.Schemas.Customer360Sections(
+            leads: try (sections[Leads360Section.sectionName] as? [LeadView])?.map(Components.Schemas.Lead.init))
     }
 }

@@ -71,10 +71,10 @@ enum ProblemMapper {
         case .unauthenticated(let detail): return .unauthorized(detail)
         case .forbidden(let detail): return .forbidden(detail)
         case .notFound(let detail): return .notFound(detail)
-        case .conflict(let detail, let existingID):
-            return .conflict(
-                detail, slug: existingID == nil ? "conflict" : "duplicate",
-                extensions: existingID.map { ["existing_id": $0.uuidString.lowercased()] } ?? [:])
+        case .conflict(let detail, let existingID, let details):
+            var extensions = details
+            if let existingID { extensions["existing_id"] = existingID.uuidString.lowercased() }
+            return .conflict(detail, slug: existingID == nil ? "conflict" : "duplicate", extensions: extensions)
         case .stale(let current):
             return .preconditionFailed(
                 "The resource has changed since that version\(current.map { " (it is now at version \($0))" } ?? ""); read it again and reapply the change.")

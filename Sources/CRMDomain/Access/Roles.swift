@@ -36,6 +36,18 @@ public enum Permission: String, Sendable, CaseIterable {
     case jobsRead
     /// Retry or cancel a job.
     case jobsManage
+    /// Read leads (a sales consultant: his own and the shared pool).
+    case leadsRead
+    /// Capture and work leads: edit, follow up, progress, declare lost, convert (a consultant: his own).
+    case leadsWrite
+    /// Assign leads to consultants, round-robin them, release them to the pool.
+    case leadsAssign
+    /// Approve or reject a declared loss.
+    case leadsApproveLoss
+    /// Merge duplicate leads.
+    case leadsMerge
+    /// Lead KPIs.
+    case leadsReport
 }
 
 /// The permission matrix: which role may do what. One table, read by every endpoint; the README
@@ -49,17 +61,21 @@ public enum PermissionMatrix {
         .manager: [
             .groupRead, .dealersRead, .staffRead, .staffWrite, .customersRead, .customersWrite, .customersDelete,
             .customersErase, .consentsWrite, .auditRead, .vehiclesRead, .vehiclesWrite, .vehiclesDelete, .jobsRead,
+            .leadsRead, .leadsWrite, .leadsAssign, .leadsApproveLoss, .leadsMerge, .leadsReport,
         ],
-        .sales: [.dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite],
+        .sales: [
+            .dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite,
+            .leadsRead, .leadsWrite,
+        ],
         .service: [.dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite],
         .crm: [
             .groupRead, .dealersRead, .staffRead, .customersRead, .customersWrite, .customersErase, .consentsWrite,
-            .vehiclesRead, .vehiclesWrite,
+            .vehiclesRead, .vehiclesWrite, .leadsRead, .leadsWrite, .leadsAssign, .leadsReport,
         ],
-        .readonly: [.groupRead, .dealersRead, .staffRead, .customersRead, .vehiclesRead],
+        .readonly: [.groupRead, .dealersRead, .staffRead, .customersRead, .vehiclesRead, .leadsRead, .leadsReport],
         .integration: [
             .groupRead, .dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead,
-            .vehiclesWrite,
+            .vehiclesWrite, .leadsRead, .leadsWrite, .leadsReport,
         ],
     ]
 

@@ -1,6 +1,7 @@
 public import CRMDomain
 public import CRMStore
 import Crypto
+public import JobQueue
 public import Foundation
 public import Logging
 public import PostgresClient
@@ -266,6 +267,13 @@ public final class AccessService: Sendable {
         guard let dealer = try await repository.dealer(id: id, visibleTo: .group(groupID), in: pool) else { return nil }
         dealerCache.withLock { $0[id] = CachedDealer(dealer: dealer, loadedAt: now) }
         return dealer
+    }
+
+    /// Every dealer as a periodic-job scope in its own time zone.
+    public func dealerScopes() async throws -> [PeriodicScope] {
+        try await repository.dealerTimeZones(in: pool).map {
+            .dealer($0.id, timeZone: TimeZone(identifier: $0.timeZone) ?? TimeZone(identifier: DealerFields.defaultTimeZone) ?? .current)
+        }
     }
 
     /// A dealer by id, without a caller (the CLI's bootstrap).

@@ -240,7 +240,9 @@ public final class CustomerService: Sendable {
     }
 
     /// Records a consent change and its audit entry in the caller's transaction.
-    func recordConsent(
+    /// Records a consent change with its audit entry, inside the caller's transaction (the
+    /// leads service carries a lead's consents over at conversion).
+    public func recordConsent(
         customer: Customer, channel: ConsentChannel, status: ConsentStatus, effectiveAt: Date, source: ConsentSource,
         note: String?, actor: Actor, in tx: PostgresTransaction
     ) async throws -> ConsentEvent {

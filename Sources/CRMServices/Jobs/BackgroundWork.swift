@@ -24,7 +24,10 @@ public struct BackgroundWork: Sendable {
         var registry = JobRegistry()
         registry.register(
             Maintenance.pruneKind(pool: pool, completedRetention: retention.completed, discardedRetention: retention.discarded))
+        var schedules = [Maintenance.pruneSchedule]
+        for kind in LeadJobs.kinds(services.leads) { registry.register(kind) }
+        schedules += LeadJobs.schedules(access: services.access)
         self.registry = registry
-        self.schedules = [Maintenance.pruneSchedule]
+        self.schedules = schedules
     }
 }

@@ -10,8 +10,9 @@ public enum ServiceError: Error, Sendable, Equatable {
     /// 404: not there, or not visible to the caller (never says which).
     case notFound(String)
     /// 409: a duplicate or a state that does not allow the change; `existingID` names the
-    /// record in the way, when there is one.
-    case conflict(String, existingID: UUID? = nil)
+    /// record in the way, when there is one; `details` become extra members of the problem
+    /// (`existing_consultant_id`, `allowed_transitions`).
+    case conflict(String, existingID: UUID? = nil, details: [String: String] = [:])
     /// 412: `If-Match` names an older version.
     case stale(currentVersion: Int?)
     /// 428: a write that needs `If-Match` came without it.

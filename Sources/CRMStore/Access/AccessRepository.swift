@@ -55,6 +55,13 @@ public struct AccessRepository: Sendable {
         ).map(Self.decodeDealer)
     }
 
+    /// Every dealer's id and time zone (per-dealer periodic jobs run in the dealer's calendar).
+    public func dealerTimeZones(in db: some PostgresQueryable) async throws -> [(id: UUID, timeZone: String)] {
+        try await db.query("SELECT id, time_zone FROM dealers ORDER BY id").map {
+            (try $0.decode(0, as: UUID.self), try $0.decode(1, as: String.self))
+        }
+    }
+
     public func dealers(visibleTo scope: TenantScope, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<Dealer>
     {

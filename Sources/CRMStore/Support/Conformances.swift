@@ -39,6 +39,14 @@ extension ConsentStatus: StoredEnum {}
 extension ConsentSource: StoredEnum {}
 extension OdometerSource: StoredEnum {}
 extension StaffFunction: StoredEnum {}
+extension LeadChannel: StoredEnum {}
+extension LeadStatus: StoredEnum {}
+extension LeadCustomerType: StoredEnum {}
+extension LeadParty: StoredEnum {}
+extension FollowUpChannel: StoredEnum {}
+extension LossReason: StoredEnum {}
+extension LossDecision: StoredEnum {}
+extension AssignmentReason: StoredEnum {}
 
 extension PostgresJSON {
     /// A Codable value as jsonb, or SQL NULL for nil.
