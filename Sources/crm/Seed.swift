@@ -5,15 +5,16 @@ import CRMServices
 import Foundation
 import PostgresClient
 
-/// `crm seed --demo`: a demo OEM group with two dealers, their staff and keys, and about a
-/// thousand customers with Chinese names, mainland mobile numbers, vehicles with valid VINs,
-/// odometer histories and consents. Deterministic (seeded), and a no-op when the demo group
+/// `crm seed --demo`: a demo OEM group with two dealers, their staff and keys, about a thousand
+/// customers with Chinese names, mainland mobile numbers, vehicles with valid VINs, odometer
+/// histories and consents, and leads across the eleven channels. Deterministic (seeded), and a no-op when the demo group
 /// already exists.
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Load demo data.")
 
     @Flag(help: "Create the demo group, dealers, staff, keys and customers.") var demo = false
     @Option(help: "Customers per dealer.") var customers = 500
+    @Option(help: "Leads per dealer.") var leads = 80
     @Option(help: "Write the created keys (role and secret, one per line) to this file.") var keysFile: String?
 
     static let demoGroupName = "华晨汽车销售集团 (demo)"
@@ -61,6 +62,7 @@ struct Seed: AsyncParsableCommand {
                 keyLines.append("\(fields.name) sales (\(first.fields.name))\t\(sales)")
             }
             try await seedCustomers(services, context: context, brands: fields.brands, dealerIndex: index, generator: &generator)
+            try await seedLeads(services, context: context, consultants: consultants, brands: fields.brands, generator: &generator)
         }
         for line in keyLines { print(line) }
         if let keysFile {
@@ -102,6 +104,63 @@ struct Seed: AsyncParsableCommand {
             let customer = try await services.customers.create(fields, dealerID: nil, consents: consents, context: context)
             for _ in 0..<(number % 5 == 0 ? 2 : 1) {
                 try await seedVehicle(services, owner: customer, brands: brands, context: context, generator: &generator)
+            }
+        }
+    }
+
+    /// Prospects across the eleven channels: most with a consultant (some in the pool), many
+    /// followed up, a few declared lost and a few sold.
+    private func seedLeads(
+        _ services: DomainServices, context: CallContext, consultants: [StaffMember], brands: [String],
+        generator: inout SeededGenerator
+    ) async throws {
+        let today = LocalDate(Date(), in: TimeZone(identifier: "Asia/Shanghai") ?? .gmt)
+        let results = ["客户对价格有顾虑，约周末到店", "已发送配置单，等待回复", "约了试驾", "家人还在商量", "对比竞品中", "询问贷款方案"]
+        var phones = Set<String>()
+        for number in 0..<leads {
+            var phone = Demo.mobile(&generator)
+            while !phones.insert(phone).inserted { phone = Demo.mobile(&generator) }
+            let surname = Demo.surnames.randomElement(using: &generator) ?? "王"
+            let brand = brands.randomElement(using: &generator) ?? "BMW"
+            let model = Demo.models[brand]?.randomElement(using: &generator) ?? ("3系", "325Li")
+            let type = LeadCustomerType.allCases.randomElement(using: &generator) ?? .firstPurchase
+            let fields = LeadFields(
+                surname: surname, name: surname + Demo.givenName(&generator),
+                gender: Bool.random(using: &generator) ? .male : .female, phone: phone, party: .individual, customerType: type,
+                currentBrand: type == .firstPurchase ? nil : ["大众", "本田", "奥迪", "别克"].randomElement(using: &generator),
+                currentModel: type == .firstPurchase ? nil : ["帕萨特", "雅阁", "A4L", "君威"].randomElement(using: &generator),
+                interestBrand: brand, interestSeries: model.0, interestModel: model.1,
+                competitorModels: number % 3 == 0 ? [["奔驰 C260L", "奥迪 A4L", "雷克萨斯 ES"].randomElement(using: &generator) ?? "奥迪 A4L"] : [],
+                intendedPurchaseDate: today.adding(days: Int.random(in: 0...500, using: &generator)),
+                channel: LeadChannel.allCases.randomElement(using: &generator) ?? .showroom,
+                campaign: number % 5 == 0 ? "双十一车展" : nil)
+            let consultant = number % 6 == 0 ? nil : consultants.randomElement(using: &generator)
+            let consents = number % 2 == 0 ? [LeadService.Consent(channel: .sms, status: .granted, source: .showroomForm)] : []
+            let lead = try await services.leads.create(
+                fields, consultantID: consultant?.id, consents: consents, dealerID: nil, context: context
+            ).lead
+            guard lead.consultantID != nil else { continue }
+            if number % 3 != 0 {
+                _ = try await services.leads.addFollowUp(
+                    lead.id,
+                    .init(
+                        contactedAt: nil, channel: FollowUpChannel.allCases.randomElement(using: &generator) ?? .phone,
+                        result: results.randomElement(using: &generator) ?? "已联系", notes: nil,
+                        nextContactDate: today.adding(days: Int.random(in: 1...14, using: &generator)), nextContactAction: "电话回访"),
+                    context: context)
+            }
+            if number % 17 == 4 {
+                _ = try await services.leads.declareLoss(
+                    lead.id, reason: .boughtCompetitor, competitor: "奥迪 A4L", note: nil, expectedVersion: nil, context: context)
+            } else if number % 13 == 1 {
+                let vin = Demo.vin(brand: brand, year: today.year, generator: &generator)
+                _ = try await services.leads.convert(
+                    lead.id,
+                    sale: .init(
+                        vehicle: VehicleFields(vin: vin, plate: Demo.plate(&generator), brand: brand, series: model.0, model: model.1),
+                        priceMinor: Int64(Int.random(in: 180_000...600_000, using: &generator)) * 100, currency: "CNY",
+                        deliveryDate: today),
+                    expectedVersion: nil, context: context)
             }
         }
     }

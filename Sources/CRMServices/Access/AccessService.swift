@@ -276,8 +276,12 @@ public final class AccessService: Sendable {
         }
     }
 
-    /// A dealer by id, without a caller (the CLI's bootstrap).
+    /// A dealer by id, without a caller (the CLI's bootstrap, jobs, and services that already
+    /// hold a row of the dealer's and need its time zone or settings); cached like `dealer(_:inGroup:)`.
     public func dealerForBootstrap(_ id: UUID) async throws -> Dealer? {
+        if let cached = dealerCache.withLock({ $0[id] }), ContinuousClock.now - cached.loadedAt < cacheLifetime {
+            return cached.dealer
+        }
         let row = try await pool.queryFirst("SELECT group_id FROM dealers WHERE id = \(id)")
         guard let groupID = try row?.decode(0, as: UUID.self) else { return nil }
         return try await dealer(id, inGroup: groupID)

@@ -52,34 +52,53 @@ public struct LeadReportRepository: Sendable {
         case .dealer: key = "l.dealer_id::text"
         }
         let hotUntil = LeadRules.temperatureBounds(today: to).hotUntil
+        // Two levels: leads are counted per (group, consultant) in one hash aggregation (no sort
+        // of the leads, which a DISTINCT over them would need), then summed per group with a
+        // totals row; consultants are counted distinct over the few first-level rows. Each
+        // dealer's period bounds are computed once, in its own calendar, and each lead's
+        // conditions once (`flags`), not once per count. Leads closed before the
+        // period began and created before it cannot count and are skipped. (With no leads at all
+        // the totals row still comes, its sums NULL: hence the coalesce.)
         let rows = try await db.query(
             """
-            WITH scoped AS (
-                SELECT \(fragment: key) AS key, l.*,
+            WITH bounds AS (
+                SELECT d.id AS dealer_id,
                        (\(from)::date::timestamp AT TIME ZONE d.time_zone) AS period_start,
                        ((\(to)::date + 1)::timestamp AT TIME ZONE d.time_zone) AS period_end,
                        (now() AT TIME ZONE d.time_zone)::date AS dealer_today
-                FROM leads l JOIN dealers d ON d.id = l.dealer_id
-                WHERE \(fragment: scope.condition("l.dealer_id")) AND l.status <> 'merged'
+                FROM dealers d WHERE \(fragment: scope.condition("d.id"))
             ),
-            marked AS (
-                SELECT *,
-                       created_at < period_end AND coalesce(won_at, lost_at, 'infinity') >= period_end AS in_base,
-                       created_at >= period_start AND created_at < period_end AS is_new
-                FROM scoped WHERE created_at < period_end
+            flags AS (
+                SELECT \(fragment: key) AS key, l.consultant_id, l.status, l.qualified,
+                       coalesce(l.won_at, l.lost_at, 'infinity') >= b.period_end AS in_base,
+                       l.created_at >= b.period_start AS is_new,
+                       l.intended_purchase_date <= \(hotUntil) AS hot,
+                       cardinality(l.competitor_models) > 0 AS competitor,
+                       l.won_at >= b.period_start AND l.won_at < b.period_end AS won,
+                       l.lost_at >= b.period_start AND l.lost_at < b.period_end AS lost,
+                       l.next_contact_date < b.dealer_today AS past_due
+                FROM leads l JOIN bounds b ON b.dealer_id = l.dealer_id
+                WHERE l.status <> 'merged' AND l.created_at < b.period_end
+                  AND coalesce(l.won_at, l.lost_at, 'infinity') >= b.period_start
+            ),
+            per_consultant AS (
+                SELECT key, consultant_id,
+                       count(*) FILTER (WHERE in_base) AS total,
+                       count(*) FILTER (WHERE is_new) AS new,
+                       count(*) FILTER (WHERE in_base AND qualified) AS qualified,
+                       count(*) FILTER (WHERE in_base AND hot) AS hot,
+                       count(*) FILTER (WHERE in_base AND competitor) AS competitor,
+                       count(*) FILTER (WHERE won) AS won,
+                       count(*) FILTER (WHERE lost) AS lost,
+                       count(*) FILTER (WHERE is_new AND status = 'won') AS new_won,
+                       count(*) FILTER (WHERE past_due AND status = ANY(\(LeadStatus.openRawValues)::text[])) AS overdue
+                FROM flags GROUP BY 1, 2
             )
-            SELECT key, GROUPING(key) = 1,
-                   count(*) FILTER (WHERE in_base)::int8,
-                   count(*) FILTER (WHERE is_new)::int8,
-                   count(DISTINCT consultant_id) FILTER (WHERE in_base)::int8,
-                   count(*) FILTER (WHERE in_base AND qualified)::int8,
-                   count(*) FILTER (WHERE in_base AND intended_purchase_date <= \(hotUntil))::int8,
-                   count(*) FILTER (WHERE in_base AND cardinality(competitor_models) > 0)::int8,
-                   count(*) FILTER (WHERE won_at >= period_start AND won_at < period_end)::int8,
-                   count(*) FILTER (WHERE lost_at >= period_start AND lost_at < period_end)::int8,
-                   count(*) FILTER (WHERE is_new AND status = 'won')::int8,
-                   count(*) FILTER (WHERE status = ANY(\(LeadStatus.openRawValues)::text[]) AND next_contact_date < dealer_today)::int8
-            FROM marked
+            SELECT key, GROUPING(key) = 1, coalesce(sum(total), 0)::int8, coalesce(sum(new), 0)::int8,
+                   count(DISTINCT consultant_id) FILTER (WHERE total > 0)::int8, coalesce(sum(qualified), 0)::int8,
+                   coalesce(sum(hot), 0)::int8, coalesce(sum(competitor), 0)::int8, coalesce(sum(won), 0)::int8,
+                   coalesce(sum(lost), 0)::int8, coalesce(sum(new_won), 0)::int8, coalesce(sum(overdue), 0)::int8
+            FROM per_consultant
             GROUP BY GROUPING SETS ((key), ())
             ORDER BY GROUPING(key), key NULLS LAST
             """)
