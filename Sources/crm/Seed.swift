@@ -135,7 +135,7 @@ struct Seed: AsyncParsableCommand {
                 channel: LeadChannel.allCases.randomElement(using: &generator) ?? .showroom,
                 campaign: number % 5 == 0 ? "双十一车展" : nil)
             let consultant = number % 6 == 0 ? nil : consultants.randomElement(using: &generator)
-            let consents = number % 2 == 0 ? [LeadService.Consent(channel: .sms, status: .granted, source: .showroomForm)] : []
+            let consents = number % 2 == 0 ? [CustomerService.InitialConsent(channel: .sms, status: .granted, source: .showroomForm)] : []
             let lead = try await services.leads.create(
                 fields, consultantID: consultant?.id, consents: consents, dealerID: nil, context: context
             ).lead

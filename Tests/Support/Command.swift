@@ -44,10 +44,7 @@ public func runCapturing(_ arguments: [String], environment extra: [String: Stri
             posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
             posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
             defer { posix_spawn_file_actions_destroy(&actions) }
-            var environment = ProcessInfo.processInfo.environment
-            environment.merge(extra) { $1 }
-            let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+            let (argv, envp) = spawnArguments(arguments, environment: extra)
             defer {
                 argv.forEach { free($0) }
                 envp.forEach { free($0) }
@@ -119,10 +116,7 @@ public final class ChildProcess: Sendable {
     /// Starts `arguments` with extra environment variables; standard output and error are
     /// inherited.
     public init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(extra) { $1 }
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let (argv, envp) = spawnArguments(arguments, environment: extra)
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
@@ -154,4 +148,14 @@ public final class ChildProcess: Sendable {
     public func wait() async -> Int32 {
         await exit.value
     }
+}
+
+/// `argv` and `envp` for posix_spawn: the arguments, and this process's environment with `extra`
+/// on top, as C strings the caller frees.
+func spawnArguments(_ arguments: [String], environment extra: [String: String])
+    -> (argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?])
+{
+    var environment = ProcessInfo.processInfo.environment
+    environment.merge(extra) { $1 }
+    return (arguments.map { strdup($0) } + [nil], environment.map { strdup("\($0.key)=\($0.value)") } + [nil])
 }

@@ -24,7 +24,7 @@ extension APIHandler {
     func createLead(_ input: Operations.CreateLead.Input) async throws -> Operations.CreateLead.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let consents = try (body.consents ?? []).map {
-            LeadService.Consent(
+            CustomerService.InitialConsent(
                 channel: try Input.convert($0.channel), status: try Input.convert($0.status), source: try Input.convert($0.source))
         }
         let view = try await services.leads.create(

@@ -90,25 +90,15 @@ public final class LeadService: Sendable {
 
     // MARK: Capture
 
-    /// A consent given while capturing the lead (carried over to the customer at conversion).
-    public struct Consent: Sendable {
-        public var channel: ConsentChannel
-        public var status: ConsentStatus
-        public var source: ConsentSource
-        public init(channel: ConsentChannel, status: ConsentStatus, source: ConsentSource) {
-            self.channel = channel
-            self.status = status
-            self.source = source
-        }
-    }
-
     /// Captures a lead. Its consultant: the one named (a manager's choice), the calling
     /// consultant himself, or, when none is named and the dealer assigns by round robin, the next
     /// active consultant; otherwise it waits in the pool. A phone that is already an open lead's
     /// is a 409 naming that lead and its consultant; a phone that is a customer's links the lead
-    /// to the customer (a repeat buyer).
+    /// to the customer (a repeat buyer). Consents given while capturing are kept with the lead and
+    /// carried over to the customer at conversion.
     public func create(
-        _ fields: LeadFields, consultantID requested: UUID?, consents: [Consent], dealerID: UUID?, context: CallContext
+        _ fields: LeadFields, consultantID requested: UUID?, consents: [CustomerService.InitialConsent], dealerID: UUID?,
+        context: CallContext
     ) async throws -> LeadView {
         try Authorization.require(.leadsWrite, context.principal)
         let caller = context.principal
