@@ -164,3 +164,22 @@ struct TypeRoundTripTests {
         }
     }
 }
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test("hand-written formatting and parsing agree with Foundation's")
+    func agreesWithFoundation() {
+        for _ in 0..<2_000 {
+            let id = UUID()
+            #expect(id.lowercasedText == id.uuidString.lowercased())
+            for text in [id.uuidString, id.uuidString.lowercased()] {
+                let parsed = Array(text.utf8).withUnsafeBufferPointer { UUID(canonicalText: $0) }
+                #expect(parsed == id)
+            }
+        }
+        for bad in ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123", "01234567-89ab-cdef-0123-456789abcdeg",
+                    "01234567-89ab-cdef-0123_456789abcdef", "01234567-89ab-cdef-0123-456789abcde"] {
+            #expect(Array(bad.utf8).withUnsafeBufferPointer { UUID(canonicalText: $0) } == nil, "\(bad)")
+        }
+    }
+}

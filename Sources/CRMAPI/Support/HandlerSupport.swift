@@ -3,6 +3,7 @@ import CRMServices
 import CRMStore
 import Foundation
 import HTTPTypes
+import PostgresClient
 
 /// Small conversions every handler needs, each failing with the right problem.
 enum Input {
@@ -87,7 +88,7 @@ enum Output {
     static func location(_ path: String) {
         RequestScope.now.responseHeaders?.set(.location, path)
     }
-    static func id(_ id: UUID) -> String { id.uuidString.lowercased() }
+    static func id(_ id: UUID) -> String { id.lowercasedText }
 }
 
 /// JSON merge patch (RFC 7396), applied to a JSON object.
