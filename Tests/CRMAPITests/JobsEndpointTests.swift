@@ -68,6 +68,46 @@ struct JobsEndpointTests {
         }
     }
 
+    @Test("/metrics shows the queue: depth by state and kind, waits, run times, completions, failures")
+    func queueMetrics() async throws {
+        try await withApp { (app: TestApp) in
+            let kind = "metrics_probe_\(UInt32.random(in: 0...UInt32.max))"
+            struct Broken: Error {}
+            var registry = JobRegistry()
+            registry.register(kind, retryDelay: { _ in .milliseconds(10) }) { context in
+                if context.attempt == 1, try context.arguments([String: Bool].self)["fail"] == true { throw Broken() }
+                return .completed
+            }
+            var configuration = WorkerConfiguration(queues: ["default": 2], id: "metrics-worker")
+            configuration.wakeup = .poll
+            configuration.pollInterval = .milliseconds(50)
+            configuration.metricsInterval = .milliseconds(50)
+            let worker = JobWorker(
+                pool: app.pool, queue: app.services.queue, registry: registry, listener: nil, configuration: configuration,
+                logger: TestDatabase.logger)
+            let running = Task { try await worker.run() }
+            _ = try await app.services.queue.enqueue(try JobRequest(kind: kind, arguments: ["fail": false]))
+            _ = try await app.services.queue.enqueue(try JobRequest(kind: kind, arguments: ["fail": true], maxAttempts: 1))
+            var text = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                text = try await app.client.call(.get, "/metrics").text
+                if text.contains(#"jobs{state="completed",kind="\#(kind)"} 1"#), text.contains(#"jobs{state="discarded",kind="\#(kind)"} 1"#) {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            worker.beginShutdown()
+            try await running.value
+            #expect(text.contains(#"jobs{state="completed",kind="\#(kind)"} 1"#), "\(text.split(separator: "\n").filter { $0.contains(kind) })")
+            #expect(text.contains(#"jobs{state="discarded",kind="\#(kind)"} 1"#))
+            #expect(text.contains(#"jobs_completed_total{kind="\#(kind)"} 1"#))
+            #expect(text.contains(#"job_failures_total{kind="\#(kind)"} 1"#))
+            #expect(text.contains(#"job_run_seconds_count{kind="\#(kind)"} 2"#))
+            #expect(text.contains(#"job_wait_seconds_count{kind="\#(kind)"} 2"#))
+        }
+    }
+
     @Test("WORKER_QUEUES and the worker variables are parsed, and a bad value names the variable")
     func workerConfiguration() throws {
         let configuration = try ServiceConfiguration(
