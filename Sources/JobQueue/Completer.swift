@@ -51,8 +51,14 @@ final class Completer: Sendable {
     func wake() { signal.signal() }
 
     /// Flushes until `finished()` holds and nothing is left; `released` gets the slots each
-    /// written batch frees, by queue.
-    func run(until finished: @escaping @Sendable () -> Bool, released: @escaping @Sendable ([String: Int]) -> Void) async {
+    /// written batch frees, by queue. Once finished, it gives up after `giveUpAfter` if the
+    /// database cannot take the last completions (shutdown must end): those jobs' leases expire
+    /// and another worker runs them again.
+    func run(
+        until finished: @escaping @Sendable () -> Bool, giveUpAfter: Duration = .seconds(10),
+        released: @escaping @Sendable ([String: Int]) -> Void
+    ) async {
+        var finishedAt: ContinuousClock.Instant?
         while true {
             await signal.wait(timeout: .milliseconds(200))
             // Gather more for up to `completionDelay`, unless enough are already waiting.
@@ -63,7 +69,17 @@ final class Completer: Sendable {
                 await signal.wait(timeout: left)
             }
             await flush(released: released)
-            if finished() && buffer.withLock({ $0.isEmpty }) { return }
+            guard finished() else { continue }
+            let left = buffer.withLock { $0.count }
+            if left == 0 { return }
+            let since = finishedAt ?? .now
+            finishedAt = since
+            if ContinuousClock.now - since >= giveUpAfter {
+                logger.error(
+                    "cannot record completed jobs at shutdown; they will run again when their leases expire",
+                    metadata: ["count": "\(left)"])
+                return
+            }
         }
     }
 

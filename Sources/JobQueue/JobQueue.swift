@@ -43,7 +43,9 @@ public final class JobQueue: Sendable {
             claim AS (
                 INSERT INTO job_uniques (unique_key, job_id, expires_at)
                 SELECT \(request.uniqueKey), id, now() + make_interval(secs => \(uniqueSeconds)::float8) FROM new_job WHERE \(request.uniqueKey)::text IS NOT NULL
-                ON CONFLICT (unique_key) DO NOTHING
+                ON CONFLICT (unique_key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at,
+                    created_at = now()
+                WHERE job_uniques.expires_at < now()
                 RETURNING job_id
             ),
             inserted AS (
@@ -94,7 +96,9 @@ public final class JobQueue: Sendable {
                 INSERT INTO job_uniques (unique_key, job_id, expires_at)
                 SELECT DISTINCT ON (unique_key) unique_key, id, now() + make_interval(secs => unique_seconds) FROM input
                 WHERE unique_key IS NOT NULL ORDER BY unique_key, ord
-                ON CONFLICT (unique_key) DO NOTHING
+                ON CONFLICT (unique_key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at,
+                    created_at = now()
+                WHERE job_uniques.expires_at < now()
                 RETURNING job_id
             ),
             inserted AS (

@@ -71,8 +71,10 @@ public final class JobWorker: Service, Sendable {
 
     private let stopping = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
-    /// Signalled when shutdown begins.
+    /// Signalled when shutdown begins: one for each loop that waits for it (a signal wakes the
+    /// waiters of the moment, so each loop has its own).
     private let stopSignal = WakeSignal()
+    private let drainSignal = WakeSignal()
     /// Signalled when a job ends (shutdown waits for the last one).
     private let idleSignal = WakeSignal()
     /// Wakes the lease loop at the end of shutdown.
@@ -155,6 +157,7 @@ public final class JobWorker: Service, Sendable {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
         wakeups.values.forEach { $0.signal() }
         stopSignal.signal()
+        drainSignal.signal()
         completer.wake()
     }
 
@@ -184,7 +187,7 @@ public final class JobWorker: Service, Sendable {
     /// Waits for running jobs up to the grace period, then releases what is left for another
     /// worker and lets the completion writer and lease loop finish.
     private func drainOnShutdown() async {
-        while !isStopping { await stopSignal.wait(timeout: .seconds(3600)) }
+        while !isStopping { await drainSignal.wait(timeout: .seconds(3600)) }
         let deadline = ContinuousClock.now + configuration.shutdownGrace
         while runningCount > 0, ContinuousClock.now < deadline {
             await idleSignal.wait(timeout: .milliseconds(50))
@@ -233,7 +236,7 @@ public final class JobWorker: Service, Sendable {
 
     private func hand(back jobs: [(id: Int64, attempt: Int, queue: String)], _ statement: PostgresQuery) async {
         do {
-            let released = try await pool.execute(statement)
+            let released = try await writes.withLock { try await pool.execute(statement) }
             for queue in Set(jobs.map(\.queue)) { try? await pool.notify(channel: JobQueue.channel, payload: queue) }
             if released > 0 {
                 logger.warning("released unfinished jobs for another worker", metadata: ["count": "\(released)"])
@@ -330,12 +333,18 @@ public final class JobWorker: Service, Sendable {
         running.withLock { $0[job.id] = RunningJob(attempt: job.attempt, queue: job.queue, task: nil) }
         let task = Task {
             let slotHeldUntilWritten = await self.execute(job)
-            self.running.withLock { _ = $0.removeValue(forKey: job.id) }
+            // Only this attempt's entry: a later attempt of the same job (the job was rescued or
+            // retried while this handler ran on) may have replaced it.
+            self.running.withLock { running in
+                if running[job.id]?.attempt == job.attempt { running.removeValue(forKey: job.id) }
+            }
             if !slotHeldUntilWritten { self.freeSlots([job.queue: 1]) }
             if self.isStopping { self.idleSignal.signal() }
         }
         running.withLock { running in
-            if running[job.id] != nil { running[job.id] = RunningJob(attempt: job.attempt, queue: job.queue, task: task) }
+            if running[job.id]?.attempt == job.attempt {
+                running[job.id] = RunningJob(attempt: job.attempt, queue: job.queue, task: task)
+            }
         }
     }
 
@@ -399,22 +408,26 @@ public final class JobWorker: Service, Sendable {
         _ handler: @escaping @Sendable (JobContext) async throws -> JobOutcome, _ context: JobContext, timeout: Duration
     ) async -> Result<JobOutcome, any Error> {
         let once = OnceResume<Result<JobOutcome, any Error>>()
-        return await withCheckedContinuation { continuation in
-            once.set(continuation)
-            let work = Task {
-                let result: Result<JobOutcome, any Error>
-                do {
-                    result = .success(try await handler(context))
-                } catch {
-                    result = .failure(error)
-                }
-                once.resume(result)
+        let work = Task {
+            let result: Result<JobOutcome, any Error>
+            do {
+                result = .success(try await handler(context))
+            } catch {
+                result = .failure(error)
             }
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled, once.resume(.failure(JobTimeout())) { work.cancel() }
-            }
-            once.onResume { timer.cancel() }
+            once.resume(result)
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled, once.resume(.failure(JobTimeout())) { work.cancel() }
+        }
+        once.onResume { timer.cancel() }
+        // The handler runs in a task of its own (so a timeout can abandon it); cancelling the job's
+        // task (shutdown past its grace) reaches the handler through this.
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in once.set(continuation) }
+        } onCancel: {
+            work.cancel()
         }
     }
 

@@ -53,25 +53,27 @@ public enum Maintenance {
     public static func prune(
         _ pool: PostgresPool, completedRetention: Duration, discardedRetention: Duration, batch: Int = 10_000
     ) async throws -> Int {
+        // The rows are locked (SKIP LOCKED) and the conditions checked again on the row deleted,
+        // so a job an admin retries at this moment is not deleted under him.
+        let finished: PostgresQuery = """
+            ((state IN ('completed', 'cancelled') AND finalized_at < now() - make_interval(secs => \(completedRetention.seconds)))
+             OR (state = 'discarded' AND finalized_at < now() - make_interval(secs => \(discardedRetention.seconds))))
+            """
         var total = 0
         while true {
             let deleted = try await pool.execute(
                 """
-                DELETE FROM jobs WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE (state IN ('completed', 'cancelled')
-                           AND finalized_at < now() - make_interval(secs => \(completedRetention.seconds)))
-                       OR (state = 'discarded' AND finalized_at < now() - make_interval(secs => \(discardedRetention.seconds)))
-                    LIMIT \(batch))
+                DELETE FROM jobs WHERE \(fragment: finished) AND id = ANY(ARRAY(
+                    SELECT id FROM jobs WHERE \(fragment: finished) LIMIT \(batch) FOR UPDATE SKIP LOCKED))
                 """)
             total += deleted
             if deleted < batch { break }
         }
-        try await pool.execute(
+        while try await pool.execute(
             """
-            DELETE FROM job_uniques WHERE unique_key IN (
-                SELECT unique_key FROM job_uniques WHERE expires_at < now() LIMIT \(batch))
-            """)
+            DELETE FROM job_uniques WHERE expires_at < now() AND unique_key = ANY(ARRAY(
+                SELECT unique_key FROM job_uniques WHERE expires_at < now() LIMIT \(batch) FOR UPDATE SKIP LOCKED))
+            """) == batch {}
         return total
     }
 

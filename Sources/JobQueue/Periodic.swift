@@ -102,13 +102,27 @@ public final class PeriodicScheduler: Sendable {
         }
         let scopes = await state.scopes
         let nextDue = await state.nextDue
+        // One scope's failure (a bad job, the database) must not hold up the others: each is
+        // tried on its own and retried on the next tick.
+        var failures = 0
+        var firstError: (any Error)?
         for job in jobs {
             for scope in scopes[job.name] ?? [] {
                 let key = Key(name: job.name, scope: scope.key)
                 guard let due = nextDue[key], due <= now else { continue }
-                let next = try await enqueueDue(job, scope: scope, now: now)
-                await state.setNext(key, next)
+                do {
+                    let next = try await enqueueDue(job, scope: scope, now: now)
+                    await state.setNext(key, next)
+                } catch {
+                    failures += 1
+                    firstError = firstError ?? error
+                }
             }
+        }
+        if let firstError {
+            logger.warning(
+                "periodic jobs could not be enqueued; retrying",
+                metadata: ["scopes": "\(failures)", "error": "\(firstError)"])
         }
     }
 
@@ -158,7 +172,7 @@ public final class PeriodicScheduler: Sendable {
             var due: [Date] = []
             var skipped = 0
             var cursor = last
-            while let next = job.recurrence.next(after: cursor, in: scope.timeZone), next <= now {
+            while let next = job.recurrence.next(after: cursor, in: scope.timeZone), next <= now, next > cursor {
                 due.append(next)
                 if due.count > job.maxCatchUp {
                     due.removeFirst()

@@ -11,6 +11,12 @@ public enum Recurrence: Sendable, Equatable, CustomStringConvertible {
 
     public static func every(_ interval: Duration) -> Recurrence { .interval(interval) }
 
+    /// On the hour, in the scope's local time (`0 * * * *`).
+    public static let hourly: Recurrence = .cron(
+        CronSchedule(
+            expression: "0 * * * *", minutes: [0], hours: Set(0...23), daysOfMonth: Set(1...31), months: Set(1...12),
+            daysOfWeek: Set(0...6), dayOfMonthRestricted: false, dayOfWeekRestricted: false))
+
     /// `"0 2 * * *"` and friends; throws `CronSchedule.ParseError` naming the bad field.
     public static func cron(_ expression: String) throws -> Recurrence { .cron(try CronSchedule(expression)) }
 
@@ -18,10 +24,13 @@ public enum Recurrence: Sendable, Equatable, CustomStringConvertible {
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
         switch self {
         case .interval(let interval):
-            let seconds = interval.seconds
-            guard seconds >= 1 else { return nil }
-            let periods = (date.timeIntervalSince1970 / seconds).rounded(.down) + 1
-            return Date(timeIntervalSince1970: periods * seconds)
+            // Whole milliseconds: floating-point periods could round back onto `date` itself.
+            let step = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
+            guard step >= 1000 else { return nil }
+            let now = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+            let periods = now >= 0 ? now / step : -((-now + step - 1) / step)
+            let next = (periods + 1) * step
+            return Date(timeIntervalSince1970: Double(next) / 1000)
         case .cron(let schedule):
             return schedule.next(after: date, in: timeZone)
         }
@@ -52,6 +61,20 @@ public struct CronSchedule: Sendable, Equatable {
         public let expression: String
         public let problem: String
         public var description: String { "cron expression '\(expression)': \(problem)" }
+    }
+
+    init(
+        expression: String, minutes: Set<Int>, hours: Set<Int>, daysOfMonth: Set<Int>, months: Set<Int>,
+        daysOfWeek: Set<Int>, dayOfMonthRestricted: Bool, dayOfWeekRestricted: Bool
+    ) {
+        self.expression = expression
+        self.minutes = minutes
+        self.hours = hours
+        self.daysOfMonth = daysOfMonth
+        self.months = months
+        self.daysOfWeek = daysOfWeek
+        self.dayOfMonthRestricted = dayOfMonthRestricted
+        self.dayOfWeekRestricted = dayOfWeekRestricted
     }
 
     public init(_ expression: String) throws {
@@ -107,40 +130,49 @@ public struct CronSchedule: Sendable, Equatable {
         }
     }
 
-    /// The first minute strictly after `date` that matches, read in `timeZone`; nil if none within
+    /// The first matching minute strictly after `date`, read in `timeZone`; nil if none within
     /// eight years (an impossible date such as 31 February).
+    ///
+    /// Candidates are local wall-clock times, day by day, each turned into an instant by the
+    /// calendar: across daylight saving a local time that does not exist (02:30 on the spring
+    /// day) runs once, just after the clocks jump, and one that exists twice (the autumn hour)
+    /// runs once, at its first occurrence.
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        // The next whole minute after `date`.
-        var time = Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 60).rounded(.down) * 60 + 60)
-        let limit = date.addingTimeInterval(8 * 366 * 86_400)
-        while time < limit {
-            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: time)
-            guard let year = parts.year, let month = parts.month, let day = parts.day, let hour = parts.hour,
-                let minute = parts.minute, let weekday = parts.weekday
+        let sortedHours = hours.sorted()
+        let sortedMinutes = minutes.sorted()
+        let start = calendar.dateComponents([.year, .month, .day, .hour], from: date)
+        // On the first day, hours well before `date` cannot be after it (an hour of slack for
+        // a clock change): skipping them keeps frequent schedules cheap.
+        let firstHour = (start.hour ?? 0) - 1
+        var isFirstDay = true
+        // Noon: a day's noon always exists, whatever the clocks do at night.
+        guard var day = calendar.date(from: DateComponents(year: start.year, month: start.month, day: start.day, hour: 12))
+        else { return nil }
+        for _ in 0..<(8 * 366) {
+            let parts = calendar.dateComponents([.year, .month, .day, .weekday], from: day)
+            guard let year = parts.year, let month = parts.month, let dayOfMonth = parts.day, let weekday = parts.weekday
             else { return nil }
-            if !months.contains(month) {
-                guard let next = calendar.date(from: DateComponents(year: month == 12 ? year + 1 : year, month: month % 12 + 1, day: 1))
-                else { return nil }
-                time = next
-                continue
+            if months.contains(month), dayMatches(day: dayOfMonth, weekday: weekday - 1) {
+                // The earliest candidate instant of the day after `date` (candidates shifted by a
+                // DST gap may come out of order, so all of the day's are compared).
+                var best: Date?
+                for hour in sortedHours where !isFirstDay || hour >= firstHour {
+                    for minute in sortedMinutes {
+                        guard
+                            let instant = calendar.date(
+                                from: DateComponents(year: year, month: month, day: dayOfMonth, hour: hour, minute: minute)),
+                            instant > date
+                        else { continue }
+                        if best.map({ instant < $0 }) ?? true { best = instant }
+                    }
+                }
+                if let best { return best }
             }
-            if !dayMatches(day: day, weekday: weekday - 1) {
-                guard let next = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: time)) else { return nil }
-                time = next
-                continue
-            }
-            if !hours.contains(hour) {
-                // The start of the next hour in absolute time (correct across DST and :30 offsets).
-                time = time.addingTimeInterval(Double(3600 - minute * 60))
-                continue
-            }
-            if !minutes.contains(minute) {
-                time = time.addingTimeInterval(60)
-                continue
-            }
-            return time
+            guard let next = calendar.date(byAdding: .day, value: 1, to: day) else { return nil }
+            day = next
+            isFirstDay = false
         }
         return nil
     }

@@ -44,14 +44,16 @@ struct JobsEndpointTests {
             let filtered = try await app.client.call(.get, "/v1/jobs?state=cancelled", key: tenants.keyA)
             #expect(filtered.items.isEmpty)
 
-            // Group admins see their dealers' jobs and the system's; dealer_id narrows.
+            // Group admins see their dealers' jobs (never the system's); dealer_id narrows.
             let groupAdmin = try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin)
-            let all = try await app.client.call(.get, "/v1/jobs?limit=2", key: groupAdmin)
-            #expect(all.items.compactMap { $0["id"] as? Int } == [Int(system), Int(jobB)])
+            let all = try await app.client.call(.get, "/v1/jobs?limit=1", key: groupAdmin)
+            #expect(all.items.compactMap { $0["id"] as? Int } == [Int(jobB)])
             let cursor = try #require(all["next_cursor"] as? String)
-            let next = try await app.client.call(.get, "/v1/jobs?limit=2&cursor=\(q(cursor))", key: groupAdmin)
+            let next = try await app.client.call(.get, "/v1/jobs?limit=1&cursor=\(q(cursor))", key: groupAdmin)
             #expect(next.items.compactMap { $0["id"] as? Int } == [Int(jobA)])
             #expect(next["next_cursor"] == nil)
+            #expect(try await app.client.call(.get, "/v1/jobs/\(system)", key: groupAdmin).status == .notFound)
+            #expect(try await app.client.call(.post, "/v1/jobs/\(system)/cancellation", key: groupAdmin).status == .notFound)
             let narrowed = try await app.client.call(.get, "/v1/jobs?dealer_id=\(tenants.dealerB)", key: groupAdmin)
             #expect(narrowed.items.compactMap { $0["id"] as? Int } == [Int(jobB)])
 

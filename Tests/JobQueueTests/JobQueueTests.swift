@@ -76,6 +76,15 @@ struct JobQueueTests {
             #expect(results.filter { if case .duplicate(let existing) = $0 { existing == inserted.first } else { false } }.count == 19)
             #expect(try await count(pool) == 1)
 
+            // A claim that expired is taken over by the next enqueuer of its key.
+            let expiring = try await queue.enqueue(JobRequest(kind: "reminder", uniqueKey: "reminder:v1", uniqueFor: .seconds(3600)))
+            #expect(try await queue.enqueue(JobRequest(kind: "reminder", uniqueKey: "reminder:v1")) == .duplicate(existing: expiring.id))
+            try await pool.execute("UPDATE job_uniques SET expires_at = now() - interval '1 second' WHERE unique_key = 'reminder:v1'")
+            let again = try await queue.enqueue(JobRequest(kind: "reminder", uniqueKey: "reminder:v1"))
+            guard case .inserted(let newID) = again else { throw TestFailure("expected a new job, got \(again)") }
+            #expect(newID != expiring.id)
+            try await pool.execute("DELETE FROM jobs WHERE kind = 'reminder'")
+
             // Bulk enqueue skips the claimed key and keeps the order of the rest.
             let ids = try await queue.enqueueMany(
                 [JobRequest(kind: "a"), JobRequest(kind: "anniversary.gift", uniqueKey: key), JobRequest(kind: "b")], in: pool)
@@ -341,6 +350,42 @@ struct JobQueueTests {
         }
     }
 
+    @Test("a job cancelled and retried while its first handler still runs: the second attempt keeps its lease")
+    func secondAttemptKeepsLease() async throws {
+        try await withTestDatabase { database in
+            let pool = database.makePool()
+            defer { pool.shutdownNow() }
+            let queue = JobQueue(pool: pool, logger: TestDatabase.logger)
+            let first = Gate()
+            let second = Gate()
+            var registry = JobRegistry()
+            registry.register("long") { context in
+                if context.attempt == 1 { await first.wait() } else { await second.wait() }
+                return .completed
+            }
+            let id = try #require(try await queue.enqueue(JobRequest(kind: "long")).id)
+            let worker = RunningWorker(database: database, registry: registry, id: "one", queues: ["default": 2]) {
+                $0.lease = .seconds(3)
+            }
+            #expect(try await eventually { first.arrived == 1 })
+            // An admin cancels the stuck job (its handler runs on) and retries it: attempt 2 starts
+            // in the same worker.
+            _ = try await queue.cancel(id: id, scope: "true")
+            _ = try await queue.retry(id: id, scope: "true")
+            #expect(try await eventually { second.arrived == 1 })
+            // Attempt 1 ends; attempt 2 must stay tracked, so its lease is renewed past the 3 s lease.
+            first.open()
+            try await Task.sleep(for: .seconds(4))
+            #expect(worker.worker.runningCount == 1)
+            let row = try await pool.queryFirst("SELECT state, attempt FROM jobs WHERE id = \(id)")
+            #expect(try row?.decode(0, as: String.self) == "running")
+            #expect(try row?.decode(1, as: Int16.self) == 2)
+            second.open()
+            #expect(try await eventually { try await jobState(id, pool) == .completed })
+            try await worker.stop()
+        }
+    }
+
     @Test("graceful shutdown loses nothing: running jobs finish, unclaimed ones wait, overdue ones are released")
     func gracefulShutdown() async throws {
         try await withTestDatabase { database in
@@ -370,10 +415,16 @@ struct JobQueueTests {
 
             // A handler still running at the end of the grace period is released, not lost, and
             // its late outcome does not overwrite the next attempt.
+            let cancelled = RunLog()
             var stuckRegistry = JobRegistry()
             stuckRegistry.register("work") { context in
                 runs.record(context.id)
-                try? await Task.sleep(for: .seconds(2))
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch {
+                    // Shutdown past its grace cancels the handler.
+                    cancelled.record(context.id)
+                }
                 return .completed
             }
             let second = RunningWorker(database: database, registry: stuckRegistry, id: "second", queues: ["default": 2]) {
@@ -381,6 +432,7 @@ struct JobQueueTests {
             }
             #expect(try await eventually { runs.total == 7 })
             try await second.stop()
+            #expect(try await eventually(within: .seconds(5)) { cancelled.total == 2 })
             #expect(try await count(pool, state: .running) == 0)
             #expect(try await count(pool, state: .completed) == 5)
             let interrupted = try await pool.query(
@@ -423,6 +475,15 @@ struct JobQueueTests {
             #expect(retried.finalizedAt == nil)
             let listed = try await queue.jobs(filter: .init(state: .available), scope: scope, before: nil, limit: 10, in: pool)
             #expect(listed.map(\.id) == [scheduled])
+
+            // A cancelled job long past retention that an admin retries is not pruned from under him.
+            let old = try #require(try await queue.enqueue(JobRequest(kind: "k", dealerID: dealer)).id)
+            _ = try await queue.cancel(id: old, scope: scope)
+            try await pool.execute("UPDATE jobs SET finalized_at = now() - interval '30 days' WHERE id = \(old)")
+            _ = try await queue.retry(id: old, scope: scope)
+            #expect(try await Maintenance.prune(pool, completedRetention: .seconds(86_400), discardedRetention: .seconds(86_400)) == 0)
+            #expect(try await jobState(old, pool) == .available)
+            try await pool.execute("DELETE FROM jobs WHERE id = \(old)")
 
             // Prune: a completed job past retention goes; a recent one and an unfinished one stay.
             try await pool.execute(

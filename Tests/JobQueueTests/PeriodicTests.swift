@@ -50,6 +50,28 @@ struct PeriodicTests {
         }
     }
 
+    @Test("one scope that cannot enqueue does not hold up the others")
+    func failingScope() async throws {
+        try await withTestPool { pool, _ in
+            let good = UUID()
+            struct Refused: Error {}
+            let schedule = PeriodicJob(
+                name: "mixed", recurrence: .every(.seconds(60)),
+                scopes: { [.dealer(UUID(), timeZone: .gmt), .dealer(good, timeZone: .gmt)] },
+                makeJob: { _, scope in
+                    guard scope.dealerID == good else { throw Refused() }
+                    return JobRequest(kind: "mixed.run")
+                })
+            let scheduler = PeriodicScheduler(
+                queue: JobQueue(pool: pool, logger: TestDatabase.logger), pool: pool, jobs: [schedule], logger: TestDatabase.logger)
+            let start = Date()
+            try await scheduler.tick(now: start)
+            try await scheduler.tick(now: start.addingTimeInterval(61))
+            let dealers = try await pool.query("SELECT dealer_id FROM jobs").map { try $0.decode(0, as: UUID.self) }
+            #expect(dealers == [good])
+        }
+    }
+
     @Test("per-dealer schedules fire at the dealer's local time")
     func perDealerLocalTime() async throws {
         try await withTestPool { pool, _ in
@@ -121,11 +143,46 @@ struct RecurrenceTests {
         #expect(try Recurrence.cron("0 0 31 2 *").next(after: date("2026-01-01T00:00:00Z"), in: utc) == nil)
     }
 
-    @Test("intervals fire at whole multiples since the epoch")
+    @Test("intervals fire at whole multiples since the epoch, always strictly later")
     func intervals() {
         let every5 = Recurrence.every(.seconds(300))
         #expect(every5.next(after: date("2026-11-24T10:03:10Z"), in: utc) == date("2026-11-24T10:05:00Z"))
         #expect(every5.next(after: date("2026-11-24T10:05:00Z"), in: utc) == date("2026-11-24T10:10:00Z"))
+        // A period that is not a whole number of seconds: floating point once returned `date` itself.
+        let odd = Recurrence.every(.milliseconds(3333))
+        var at = Date(timeIntervalSince1970: 1_750_000_012.497)
+        for _ in 0..<1_000 {
+            let next = odd.next(after: at, in: utc)!
+            #expect(next > at)
+            at = next
+        }
+        #expect(Recurrence.every(.milliseconds(500)).next(after: at, in: utc) == nil)
+    }
+
+    @Test("daylight saving: a local time that does not exist runs once after the jump; a repeated one runs once")
+    func daylightSaving() throws {
+        let berlin = try #require(TimeZone(identifier: "Europe/Berlin"))
+        let daily = try Recurrence.cron("0 2 * * *")
+        // 29 March 2026: 02:00 CET jumps to 03:00 CEST. The day is not skipped.
+        let spring = try #require(daily.next(after: date("2026-03-28T12:00:00Z"), in: berlin))
+        #expect(spring > date("2026-03-28T23:59:00Z") && spring <= date("2026-03-29T01:00:00Z"), "\(spring)")
+        #expect(daily.next(after: spring, in: berlin) == date("2026-03-30T00:00:00Z"))
+        // 25 October 2026: 03:00 CEST falls back to 02:00 CET; 02:00 happens twice, runs once.
+        let autumn = try #require(daily.next(after: date("2026-10-24T12:00:00Z"), in: berlin))
+        #expect(autumn == date("2026-10-25T00:00:00Z"))
+        #expect(daily.next(after: autumn, in: berlin) == date("2026-10-26T01:00:00Z"))
+        // Every 30 minutes through the autumn night: no instant twice, none skipped.
+        let halfHourly = try Recurrence.cron("*/30 * * * *")
+        var fires: [Date] = []
+        var at = date("2026-10-24T22:00:00Z")
+        while at < date("2026-10-25T03:00:00Z") {
+            at = try #require(halfHourly.next(after: at, in: berlin))
+            fires.append(at)
+        }
+        #expect(zip(fires, fires.dropFirst()).allSatisfy { $1 > $0 })
+        // On the hour in local time, also in a zone 30 minutes off UTC.
+        let kolkata = try #require(TimeZone(identifier: "Asia/Kolkata"))
+        #expect(Recurrence.hourly.next(after: date("2026-11-24T10:00:00Z"), in: kolkata) == date("2026-11-24T10:30:00Z"))
     }
 
     @Test("a bad expression names the field", arguments: [

@@ -6,9 +6,10 @@ public import PostgresClient
 
 /// The job queue as admins see it: list, read, retry, cancel, within the caller's tenancy.
 ///
-/// A dealer key sees its dealer's jobs. A group key sees its dealers' jobs (`dealerFilter`
-/// narrows to one) and the system's own jobs (housekeeping, with no dealer), which carry no
-/// customer data.
+/// A dealer key sees its dealer's jobs; a group key its dealers' jobs (`dealerFilter` narrows to
+/// one). The system's own jobs (housekeeping, with no dealer) belong to no tenant: no key sees
+/// or touches them (one tenant must not cancel everyone's prune); operators watch them through
+/// `/metrics` and the database.
 public final class JobService: Sendable {
     let pool: PostgresPool
     let access: AccessService
@@ -58,11 +59,7 @@ public final class JobService: Sendable {
 
     /// The condition on `jobs.dealer_id` for this caller.
     func scope(_ caller: Principal, dealerFilter: UUID?) async throws -> PostgresQuery {
-        let tenant = try await access.readScope(caller, dealerFilter: dealerFilter)
-        if caller.isGroupKey && dealerFilter == nil {
-            return "\(fragment: tenant.condition()) OR dealer_id IS NULL"
-        }
-        return tenant.condition()
+        try await access.readScope(caller, dealerFilter: dealerFilter).condition()
     }
 
     private func mapped(_ body: () async throws -> JobRecord) async throws -> JobRecord {

@@ -47,7 +47,8 @@ ALTER SEQUENCE jobs_id_seq OWNED BY jobs.id;
 -- Unique jobs ("anniversary gift for customer X, year 2"): the key is claimed in the same
 -- statement that inserts the job, against this primary key, so of any number of concurrent or
 -- later enqueuers exactly one inserts. Claims outlive the job (finished jobs are pruned) until
--- their optional expiry, so a later scan cannot enqueue the same work again.
+-- their optional expiry, so a later scan cannot enqueue the same work again; an expired claim is
+-- taken over by the next enqueuer of its key.
 CREATE TABLE job_uniques (
     unique_key  text PRIMARY KEY,
     job_id      bigint NOT NULL,
