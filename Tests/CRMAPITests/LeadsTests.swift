@@ -52,13 +52,32 @@ struct LeadsTests {
             let customer = try await client.call(.post, "/v1/customers", key: desk.manager, json: ["kind": "person", "name": "老客户", "phone": mobile(3)])
             let repeatLead = try await client.call(.post, "/v1/leads", key: desk.consultantKeys[1], json: leadBody(phone: mobile(3), extra: ["customer_type": "additional"]))
             #expect(repeatLead["customer_id"] as? String == customer.id)
-            // ...and the customer's 360 view lists it.
-            let view = try await client.call(.get, "/v1/customers/\(customer.id)/360", key: desk.manager)
-            let section = ((view["sections"] as? [String: Any])?["leads"] as? [[String: Any]]) ?? []
-            #expect(section.compactMap { $0["id"] as? String } == [repeatLead.id])
+            // ...and the customer's 360 view lists it, to those who may read it.
+            func section(_ key: String) async throws -> [String]? {
+                let view = try await client.call(.get, "/v1/customers/\(customer.id)/360", key: key)
+                #expect(view.status == .ok)
+                return ((view["sections"] as? [String: Any])?["leads"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            }
+            #expect(try await section(desk.manager) == [repeatLead.id])
+            #expect(try await section(desk.consultantKeys[1]) == [repeatLead.id])
+            // Another consultant does not see it there either; a service advisor has no lead section.
+            #expect(try await section(desk.consultantKeys[0]) == [])
+            let advisor = try await Tenants.key(app.services, group: desk.tenants.groupID, dealer: desk.tenants.dealerA, role: .service)
+            #expect(try await section(advisor) == nil)
+
+            // A lead with everything but the gender is not qualified, and is listed as such.
+            var genderless = leadBody(phone: mobile(4))
+            genderless.removeValue(forKey: "gender")
+            let noGender = try await client.call(.post, "/v1/leads", key: desk.consultantKeys[2], json: genderless)
+            #expect(noGender.status == .created, "\(noGender.text)")
+            _ = try await client.call(
+                .post, "/v1/leads/\(noGender.id)/follow-ups", key: desk.consultantKeys[2],
+                json: ["channel": "phone", "result": "ok", "next_contact_date": shanghaiDate(days: 3)])
+            #expect(try await client.call(.get, "/v1/leads/\(noGender.id)", key: desk.manager)["missing_fields"] as? [String] == ["gender"])
+            #expect(try await client.call(.get, "/v1/leads?qualified=false", key: desk.consultantKeys[2]).ids.contains(noGender.id))
 
             // The qualified flag the KPIs count (a generated column) agrees with the rules.
-            for id in [lead.id, pooled.id, cold.id, repeatLead.id] {
+            for id in [lead.id, pooled.id, cold.id, repeatLead.id, noGender.id] {
                 let api = try await client.call(.get, "/v1/leads/\(id)", key: desk.manager)
                 let stored = try await app.pool.queryFirst("SELECT qualified FROM leads WHERE id = \(UUID(uuidString: id)!)")?.decode(0, as: Bool.self)
                 #expect(stored == api["qualified"] as? Bool, "\(id)")
@@ -84,6 +103,11 @@ struct LeadsTests {
             #expect(patched.status == .ok, "\(patched.text)")
             #expect(patched["gender"] as? String == "female")
             #expect(patched["temperature"] == nil)
+            let badReferrer = try await client.call(
+                .patch, "/v1/leads/\(cold.id)", key: desk.manager, json: ["referrer_customer_id": UUID().uuidString],
+                headers: ["If-Match": "\"2\""])
+            #expect(badReferrer.status == .unprocessableContent)
+            #expect(badReferrer.fieldErrors == ["referrer_customer_id"])
             let stale = try await client.call(.patch, "/v1/leads/\(cold.id)", key: desk.manager, json: ["surname": "x"], headers: ["If-Match": "\"1\""])
             #expect(stale.status == .preconditionFailed)
             #expect(try await client.call(.get, "/v1/leads/\(cold.id)", key: desk.manager)["surname"] as? String == "刘")
@@ -150,6 +174,12 @@ struct LeadsTests {
             #expect(turn["consultant_id"] as? String == b)
             let reasons = try await client.call(.get, "/v1/leads/\(next.id)/assignments", key: desk.manager).items.map { $0["reason"] as? String }
             #expect(reasons == ["round_robin", "manual", "round_robin"])
+            // B, who got the last lead in turn, leaves: the turn goes on after him (D), not back to A.
+            let leaving = try await client.call(.patch, "/v1/staff/\(b)", key: desk.tenants.keyA, json: ["active": false], headers: ["If-Match": "\"1\""])
+            #expect(leaving.status == .ok)
+            let afterLeaving = try await client.call(.post, "/v1/leads", key: desk.manager, json: leadBody(phone: mobile(301)))
+            #expect(afterLeaving["consultant_id"] as? String == d)
+
             // Consultants may not assign; an inactive consultant cannot receive.
             #expect(try await client.call(.post, "/v1/leads/\(next.id)/assignments", key: desk.consultantKeys[1], json: ["target": "pool"]).status == .forbidden)
             let toInactive = try await client.call(.post, "/v1/leads/\(next.id)/assignments", key: desk.manager, json: ["target": "consultant", "consultant_id": desk.consultants[2]])
@@ -171,8 +201,12 @@ struct LeadsTests {
             let pendingLoss = try await client.call(.post, "/v1/leads", key: key, json: leadBody(phone: mobile(3)))
             _ = try await client.call(.post, "/v1/leads/\(pendingLoss.id)/loss", key: key, json: ["reason": "price"])
             let recent = try await client.call(.post, "/v1/leads", key: key, json: leadBody(phone: mobile(4)))
+            // A loss declared long ago and rejected today: the consultant gets his days again.
+            let rejected = try await client.call(.post, "/v1/leads", key: key, json: leadBody(phone: mobile(5)))
+            _ = try await client.call(.post, "/v1/leads/\(rejected.id)/loss", key: key, json: ["reason": "price"])
+            _ = try await client.call(.post, "/v1/leads/\(rejected.id)/loss-decision", key: desk.manager, json: ["decision": "reject"])
             // Four days ago for the first three; two days for the last (the dealer allows three).
-            for (lead, days) in [(stale, 4), (planned, 4), (pendingLoss, 4), (recent, 2)] {
+            for (lead, days) in [(stale, 4), (planned, 4), (pendingLoss, 4), (recent, 2), (rejected, 4)] {
                 try await sql(app.pool, "UPDATE leads SET assigned_at = now() - make_interval(days => \(Int32(days))), last_contact_at = CASE WHEN last_contact_at IS NULL THEN NULL ELSE now() - make_interval(days => \(Int32(days))) END WHERE id = \(UUID(uuidString: lead.id)!)")
             }
 
@@ -190,7 +224,7 @@ struct LeadsTests {
             let afterStale = try await client.call(.get, "/v1/leads/\(stale.id)", key: desk.manager)
             #expect(afterStale["in_pool"] as? Bool == true)
             #expect(afterStale["consultant_id"] == nil)
-            for lead in [planned, pendingLoss, recent] {
+            for lead in [planned, pendingLoss, recent, rejected] {
                 #expect(try await client.call(.get, "/v1/leads/\(lead.id)", key: desk.manager)["consultant_id"] as? String == desk.consultants[0])
             }
             let history = try await client.call(.get, "/v1/leads/\(stale.id)/assignments", key: desk.manager).items
@@ -245,13 +279,23 @@ struct LeadsTests {
                 .post, "/v1/leads/\(mine.id)/follow-ups", key: desk.consultantKeys[0],
                 json: ["channel": "phone", "result": "x", "next_contact_date": shanghaiDate(days: -1)])
             #expect(past.fieldErrors == ["next_contact_date"])
+            // A plan more than a year ahead would keep the lead out of the pool for good.
+            let farAway = try await client.call(
+                .post, "/v1/leads/\(mine.id)/follow-ups", key: desk.consultantKeys[0],
+                json: ["channel": "phone", "result": "x", "next_contact_date": shanghaiDate(days: 400)])
+            #expect(farAway.fieldErrors == ["next_contact_date"])
             #expect(try await client.call(.post, "/v1/leads/\(theirs.id)/follow-ups", key: desk.consultantKeys[0], json: ["channel": "phone", "result": "x"]).status == .notFound)
 
             // Planned contacts that passed: yesterday for two leads, today for the third.
             try await sql(app.pool, "UPDATE leads SET next_contact_date = \(LocalDate(shanghaiDate(days: -3))!) WHERE id = \(UUID(uuidString: theirs.id)!)")
             try await sql(app.pool, "UPDATE leads SET next_contact_date = \(LocalDate(shanghaiDate(days: -1))!) WHERE id = \(UUID(uuidString: mine.id)!)")
             try await sql(app.pool, "UPDATE leads SET next_contact_date = \(LocalDate(shanghaiDate())!) WHERE id = \(UUID(uuidString: fine.id)!)")
+            // An overdue lead in the pool is the manager's concern, not in a consultant's list.
+            let pooled = try await client.call(.post, "/v1/leads", key: desk.manager, json: leadBody(phone: mobile(4)))
+            try await sql(app.pool, "UPDATE leads SET next_contact_date = \(LocalDate(shanghaiDate(days: -2))!) WHERE id = \(UUID(uuidString: pooled.id)!)")
             #expect(try await client.call(.get, "/v1/leads?overdue=true", key: desk.consultantKeys[0]).ids == [mine.id])
+            #expect(try await client.call(.get, "/v1/leads?overdue=true", key: desk.manager).ids == [theirs.id, pooled.id, mine.id])
+            try await sql(app.pool, "UPDATE leads SET next_contact_date = NULL WHERE id = \(UUID(uuidString: pooled.id)!)")
             #expect(try await client.call(.get, "/v1/leads?overdue=true", key: desk.manager).ids == [theirs.id, mine.id])
             #expect(try await client.call(.get, "/v1/leads?overdue=true&consultant_id=\(desk.consultants[1])", key: desk.manager).ids == [theirs.id])
             #expect(try await client.call(.get, "/v1/leads/\(mine.id)", key: desk.manager)["overdue"] as? Bool == true)
@@ -393,12 +437,14 @@ struct LeadsTests {
                 .post, "/v1/leads", key: desk.consultantKeys[1],
                 json: ["surname": "王", "phone": mobile(2), "channel": "online", "competitor_models": ["Audi A4L"], "tags": ["网络"]])
             _ = try await client.call(.post, "/v1/leads/\(duplicate.id)/follow-ups", key: desk.consultantKeys[1], json: ["channel": "wechat", "result": "发了报价"])
+            _ = try await client.call(.post, "/v1/leads/\(duplicate.id)/status", key: desk.consultantKeys[1], json: ["status": "test_drive"])
             #expect(try await client.call(.post, "/v1/leads/\(survivor.id)/merge", key: desk.consultantKeys[0], json: ["duplicate_id": duplicate.id]).status == .forbidden)
             let merged = try await client.call(.post, "/v1/leads/\(survivor.id)/merge", key: desk.manager, json: ["duplicate_id": duplicate.id])
             #expect(merged.status == .ok, "\(merged.text)")
             #expect(merged["competitor_models"] as? [String] == ["Audi A4L"])
             #expect(merged["tags"] as? [String] == ["网络"])
             #expect(merged["last_contact_result"] as? String == "发了报价")
+            #expect(merged["status"] as? String == "test_drive")  // the further of new and test drive
             let closed = try await client.call(.get, "/v1/leads/\(duplicate.id)", key: desk.manager)
             #expect(closed["status"] as? String == "merged")
             #expect(closed["merged_into"] as? String == survivor.id)
@@ -406,6 +452,16 @@ struct LeadsTests {
             #expect(followUps.items.map { $0["result"] as? String } == ["发了报价"])
             #expect(try await client.call(.post, "/v1/leads/\(survivor.id)/merge", key: desk.manager, json: ["duplicate_id": survivor.id]).status == .unprocessableContent)
             #expect(try await client.call(.post, "/v1/leads/\(survivor.id)/merge", key: desk.manager, json: ["duplicate_id": duplicate.id]).status == .conflict)
+
+            // A pool lead merged with a consultant's takes his consultant; a pending loss blocks a merge.
+            let poolLead = try await client.call(.post, "/v1/leads", key: desk.manager, json: ["surname": "周", "phone": mobile(3), "channel": "online"])
+            let owned = try await client.call(.post, "/v1/leads", key: desk.consultantKeys[2], json: ["surname": "周", "phone": mobile(4), "channel": "showroom"])
+            let adopted = try await client.call(.post, "/v1/leads/\(poolLead.id)/merge", key: desk.manager, json: ["duplicate_id": owned.id])
+            #expect(adopted["consultant_id"] as? String == desk.consultants[2])
+            #expect(adopted["in_pool"] as? Bool == false)
+            let losing = try await client.call(.post, "/v1/leads", key: desk.consultantKeys[0], json: ["surname": "吴", "phone": mobile(5), "channel": "online"])
+            _ = try await client.call(.post, "/v1/leads/\(losing.id)/loss", key: desk.consultantKeys[0], json: ["reason": "price"])
+            #expect(try await client.call(.post, "/v1/leads/\(survivor.id)/merge", key: desk.manager, json: ["duplicate_id": losing.id]).status == .conflict)
         }
     }
 
@@ -446,6 +502,22 @@ struct LeadsTests {
             #expect(seen.ids == [pooled.id])
             #expect(try await client.call(.get, path, key: desk.consultantKeys[1]).status == .notFound)
             #expect(try await client.call(.patch, "/v1/leads/\(pooled.id)", key: desk.consultantKeys[1], json: ["notes": "x"], headers: ["If-Match": "\"1\""]).status == .forbidden)
+            // A sales key not tied to a consultant sees the pool but works nothing in it.
+            let unbound = try await Tenants.key(app.services, group: desk.tenants.groupID, dealer: desk.tenants.dealerA, role: .sales)
+            #expect(try await client.call(.get, "/v1/leads/\(pooled.id)", key: unbound).status == .ok)
+            #expect(try await client.call(.post, "/v1/leads/\(pooled.id)/follow-ups", key: unbound, json: ["channel": "phone", "result": "x"]).status == .forbidden)
+            #expect(try await client.call(.patch, "/v1/leads/\(pooled.id)", key: unbound, json: ["notes": "x"], headers: ["If-Match": "\"1\""]).status == .forbidden)
+            // A lead closed while in the pool is no longer the consultants' to see.
+            let closedInPool = try await client.call(.post, "/v1/leads", key: desk.manager, json: leadBody(phone: mobile(7)))
+            _ = try await client.call(.post, "/v1/leads/\(closedInPool.id)/loss", key: desk.manager, json: ["reason": "unreachable"])
+            #expect(try await client.call(.post, "/v1/leads/\(closedInPool.id)/loss-decision", key: desk.manager, json: ["decision": "approve"])["status"] as? String == "lost")
+            #expect(try await client.call(.get, "/v1/leads/\(closedInPool.id)", key: desk.consultantKeys[1]).status == .notFound)
+            #expect(try await client.call(.get, "/v1/leads/\(closedInPool.id)", key: desk.manager).status == .ok)
+            // An integration may capture leads but not choose their consultant (that is an assignment).
+            let integration = try await Tenants.key(app.services, group: desk.tenants.groupID, dealer: desk.tenants.dealerA, role: .integration)
+            #expect(try await client.call(.post, "/v1/leads", key: integration, json: leadBody(phone: mobile(8), extra: ["consultant_id": desk.consultants[0]])).status == .forbidden)
+            #expect(try await client.call(.post, "/v1/leads", key: integration, json: leadBody(phone: mobile(8))).status == .created)
+
             // A sales key may not capture for another consultant.
             #expect(try await client.call(.post, "/v1/leads", key: desk.consultantKeys[1], json: leadBody(phone: mobile(3), extra: ["consultant_id": desk.consultants[0]])).status == .forbidden)
 
@@ -458,7 +530,7 @@ struct LeadsTests {
             // A group key reads across its dealers and names the dealer to write to.
             _ = try await client.call(.post, "/v1/leads", key: desk.tenants.keyB, json: leadBody(phone: mobile(5)))
             let group = try await Tenants.key(app.services, group: desk.tenants.groupID, dealer: nil, role: .manager)
-            #expect(try await client.call(.get, "/v1/leads", key: group).items.count == 3)
+            #expect(try await client.call(.get, "/v1/leads", key: group).items.count == 5)
             #expect(try await client.call(.get, "/v1/leads?dealer_id=\(desk.tenants.dealerB)", key: group).items.count == 1)
             #expect(try await client.call(.post, "/v1/leads", key: group, json: leadBody(phone: mobile(6))).fieldErrors == ["dealer_id"])
             let forB = try await client.call(.post, "/v1/leads", key: group, json: leadBody(phone: mobile(6), extra: ["dealer_id": desk.tenants.dealerB.uuidString]))

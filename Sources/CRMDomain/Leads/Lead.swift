@@ -270,17 +270,25 @@ public enum LeadRules {
     }
 
     /// When an assigned open lead goes back to the pool if nobody follows it up: `days` after the
-    /// latest of its assignment, its last contact and the start of its planned next contact day.
+    /// latest of its assignment, its last contact, a manager's rejection of its loss (back to
+    /// work) and the start of its planned next contact day.
     public static func recycleDeadline(
-        assignedAt: Date, lastContactAt: Date?, nextContactDate: LocalDate?, days: Int, timeZone: TimeZone
+        assignedAt: Date, lastContactAt: Date?, lossRejectedAt: Date? = nil, nextContactDate: LocalDate?, days: Int,
+        timeZone: TimeZone
     ) -> Date {
         var anchor = assignedAt
         if let lastContactAt, lastContactAt > anchor { anchor = lastContactAt }
+        if let lossRejectedAt, lossRejectedAt > anchor { anchor = lossRejectedAt }
         if let next = nextContactDate {
             let start = next.startOfDay(in: timeZone)
             if start > anchor { anchor = start }
         }
         return anchor.addingTimeInterval(Double(days) * 86_400)
+    }
+
+    /// The further of two working statuses (what a merged lead keeps).
+    public static func furthest(_ a: LeadStatus, _ b: LeadStatus) -> LeadStatus {
+        b.rank > a.rank ? b : a
     }
 
     /// The status after a contact of this kind: a visit shows the prospect visited, a test drive

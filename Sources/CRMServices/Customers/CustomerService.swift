@@ -9,8 +9,11 @@ public import PostgresClient
 public protocol Customer360SectionProvider: Sendable {
     /// The section's key in the view.
     var name: String { get }
-    /// The section's content for one customer, read inside the view's snapshot transaction.
-    func section(for customer: Customer, in transaction: PostgresTransaction) async throws -> any Sendable
+    /// The section's content for one customer as `context`'s caller may see it, read inside the
+    /// view's snapshot transaction; nil leaves the section out (the caller's role may not read
+    /// that domain).
+    func section(for customer: Customer, context: CallContext, in transaction: PostgresTransaction) async throws
+        -> (any Sendable)?
 }
 
 /// The customer 360 view: one consistent snapshot of everything known about a customer.
@@ -300,7 +303,9 @@ public final class CustomerService: Sendable {
             let owned = try await vehicles.owned(byCustomer: id, dealerID: customer.dealerID, in: tx)
             var sections: [String: any Sendable] = [:]
             for provider in providers {
-                sections[provider.name] = try await provider.section(for: customer, in: tx)
+                if let section = try await provider.section(for: customer, context: context, in: tx) {
+                    sections[provider.name] = section
+                }
             }
             return Customer360(
                 customer: customer, consents: states,

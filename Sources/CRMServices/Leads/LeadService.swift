@@ -41,9 +41,9 @@ public final class LeadService: Sendable {
 
     // MARK: Visibility
 
-    /// A consultant (role `sales`) sees his own leads and the pool; everyone else with
+    /// A consultant (role `sales`) sees his own leads and the open pool; everyone else with
     /// `leadsRead` sees every lead of the dealers in scope.
-    func scope(_ caller: Principal, tenant: TenantScope) -> LeadScope {
+    static func scope(_ caller: Principal, tenant: TenantScope) -> LeadScope {
         guard caller.role == .sales else { return LeadScope(tenant: tenant) }
         if let staff = caller.staffID { return LeadScope(tenant: tenant, consultant: staff) }
         return LeadScope(tenant: tenant, poolOnly: true)
@@ -51,16 +51,16 @@ public final class LeadService: Sendable {
 
     func readScope(_ context: CallContext, dealerFilter: UUID? = nil) async throws -> LeadScope {
         try Authorization.require(.leadsRead, context.principal)
-        return scope(context.principal, tenant: try await access.readScope(context.principal, dealerFilter: dealerFilter))
+        return Self.scope(context.principal, tenant: try await access.readScope(context.principal, dealerFilter: dealerFilter))
     }
 
     /// The lead for a change by the caller: visible, and for a consultant his own (a pool lead is
     /// claimed first). Locked in `tx`.
     func lockForWork(_ id: UUID, expectedVersion: Int?, context: CallContext, in tx: PostgresTransaction) async throws -> Lead {
         try Authorization.require(.leadsWrite, context.principal)
-        let scope = scope(context.principal, tenant: Scopes.read(context.principal))
+        let scope = Self.scope(context.principal, tenant: Scopes.read(context.principal))
         guard let lead = try await leads.lock(id: id, scope: scope, in: tx) else { throw ServiceError.notFound("No such lead.") }
-        if context.principal.role == .sales, lead.consultantID != context.principal.staffID {
+        if context.principal.role == .sales, context.principal.staffID == nil || lead.consultantID != context.principal.staffID {
             throw ServiceError.forbidden("A consultant works his own leads; claim a pool lead first.")
         }
         if let expectedVersion, expectedVersion != lead.version { throw ServiceError.stale(currentVersion: lead.version) }
@@ -113,15 +113,14 @@ public final class LeadService: Sendable {
                 throw ServiceError.forbidden("A consultant captures leads for himself; a manager assigns them to others.")
             }
             consultant = caller.staffID
+        } else if requested != nil {
+            // Naming the consultant is an assignment.
+            try Authorization.require(.leadsAssign, caller)
         }
         if let requested = consultant, !(try await leads.isActiveConsultant(requested, dealerID: dealer.id, in: pool)) {
             throw ValidationErrors(field: "consultant_id", "is not an active sales consultant of this dealer")
         }
-        if let referrer = clean.referrerCustomerID,
-            try await customers.find(id: referrer, scope: .dealer(dealer.id), in: pool) == nil
-        {
-            throw ValidationErrors(field: "referrer_customer_id", "is not a customer of this dealer")
-        }
+        try await checkReferrer(clean.referrerCustomerID, dealerID: dealer.id, in: pool)
         do {
             let lead = try await pool.withTransaction { tx -> Lead in
                 var reason: AssignmentReason = .created
@@ -148,6 +147,13 @@ public final class LeadService: Sendable {
             return LeadView(lead: lead, today: dealer.today())
         } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "leads_open_phone" {
             throw try await duplicatePhone(clean.phone, dealerID: dealer.id)
+        }
+    }
+
+    /// The referring customer must be one of the dealer's.
+    func checkReferrer(_ referrer: UUID?, dealerID: UUID, in db: some PostgresQueryable) async throws {
+        if let referrer, try await customers.find(id: referrer, scope: .dealer(dealerID), in: db) == nil {
+            throw ValidationErrors(field: "referrer_customer_id", "is not a customer of this dealer")
         }
     }
 
@@ -182,20 +188,15 @@ public final class LeadService: Sendable {
             case .failure(let problem): throw ValidationErrors(field: "phone", PhoneNumber.message(for: problem))
             }
         }
+        if normalized.overdue, context.principal.role == .sales {
+            // A consultant's overdue list is his own leads (not the pool's).
+            guard let staff = context.principal.staffID else { return Page(items: [], nextCursor: nil) }
+            normalized.consultantID = staff
+        }
         var today: LocalDate?
         if let dealerID = scope.tenant.singleDealer { today = try await dealer(dealerID).today() }
         let page = try await leads.list(scope: scope, filter: normalized, today: today, page: page, in: pool)
         return Page(items: try await views(page.items), nextCursor: page.nextCursor)
-    }
-
-    /// Overdue leads: a consultant's own (or, for a manager, one consultant's with
-    /// `consultantID`), or all of the dealer's; earliest planned contact first.
-    public func overdue(consultantID: UUID?, dealerFilter: UUID?, page: PageRequest, context: CallContext) async throws
-        -> Page<LeadView>
-    {
-        var filter = LeadRepository.Filter(consultantID: consultantID, overdue: true)
-        if context.principal.role == .sales { filter.consultantID = context.principal.staffID }
-        return try await list(filter: filter, dealerFilter: dealerFilter, page: page, context: context)
     }
 
     public func followUps(leadID: UUID, page: PageRequest, context: CallContext) async throws -> Page<LeadFollowUp> {
@@ -220,6 +221,7 @@ public final class LeadService: Sendable {
                 }
                 let dealer = try await dealer(current.dealerID)
                 let clean = try fields.validated(today: dealer.today())
+                try await checkReferrer(clean.referrerCustomerID, dealerID: dealer.id, in: tx)
                 let customer = try await clean.phone.asyncMap {
                     try await customers.find(phone: $0, dealerID: dealer.id, in: tx)
                 } ?? nil
@@ -282,7 +284,7 @@ public final class LeadService: Sendable {
             throw ServiceError.forbidden("Only a key tied to a sales consultant can claim a lead.")
         }
         let lead = try await pool.withTransaction { tx -> Lead in
-            let scope = scope(context.principal, tenant: Scopes.read(context.principal))
+            let scope = Self.scope(context.principal, tenant: Scopes.read(context.principal))
             guard let lead = try await leads.lock(id: id, scope: scope, in: tx) else { throw ServiceError.notFound("No such lead.") }
             guard lead.isInPool else {
                 throw ServiceError.conflict(
@@ -345,8 +347,12 @@ public final class LeadService: Sendable {
                 throw ServiceError.conflict("A \(lead.status.rawValue) lead takes no more follow-ups.")
             }
             let today = try await dealer(lead.dealerID).today()
-            if let next = input.nextContactDate, next < today {
-                throw ValidationErrors(field: "next_contact_date", "cannot be before today (\(today))")
+            if let next = input.nextContactDate {
+                if next < today { throw ValidationErrors(field: "next_contact_date", "cannot be before today (\(today))") }
+                // A contact planned years ahead would keep the lead from the pool for good.
+                if next > today.adding(months: 12) {
+                    throw ValidationErrors(field: "next_contact_date", "must be within 12 months (by \(today.adding(months: 12)))")
+                }
             }
             let record = LeadFollowUp(
                 id: UUID(), leadID: lead.id, contactedAt: contactedAt, channel: input.channel, result: result ?? "",
@@ -471,59 +477,77 @@ public final class LeadService: Sendable {
             for entry in error.entries { errors.add("vehicle.\(entry.field)", entry.message) }
         }
         try errors.throwIfAny()
-        let actor = context.actor
-        do {
-            let result = try await pool.withTransaction { tx -> (Lead, Customer, Vehicle, Int64?, Bool) in
-                let lead = try await lockForWork(id, expectedVersion: expectedVersion, context: context, in: tx)
-                guard lead.status.canConvert else { throw Self.illegalTransition(from: lead.status, to: .won) }
-                let dealer = try await dealer(lead.dealerID)
-                var created = false
-                var customer: Customer
-                if let linked = try await lead.customerID.asyncMap({ try await customers.find(id: $0, scope: .dealer(dealer.id), in: tx) }) ?? nil {
-                    customer = linked
-                } else if let byPhone = try await lead.fields.phone.asyncMap({ try await customers.find(phone: $0, dealerID: dealer.id, in: tx) }) ?? nil {
-                    customer = byPhone
-                } else {
-                    customer = try await customerService.insert(
-                        try Self.customerFields(from: lead).validated(today: dealer.today()), dealerID: dealer.id,
-                        consents: [], actor: actor, in: tx)
-                    created = true
-                }
-                guard customer.erasedAt == nil else {
-                    throw ServiceError.conflict("The lead's customer has been erased; record the sale on a new customer.")
-                }
-                for consent in try await leads.consents(leadID: lead.id, dealerID: dealer.id, in: tx) {
-                    _ = try await customerService.recordConsent(
-                        customer: customer, channel: consent.channel, status: consent.status,
-                        effectiveAt: consent.effectiveAt, source: consent.source, note: "given during lead \(lead.id.uuidString.lowercased())",
-                        actor: actor, in: tx)
-                }
-                let vehicle = try await vehicleService.insert(
-                    vehicleFields, dealerID: dealer.id,
-                    owner: .init(customerID: customer.id, from: sale.deliveryDate), today: dealer.today(), in: tx)
-                let won = try await leads.win(
-                    lead,
-                    sale: LeadSale(
-                        vehicleID: vehicle.id, customerID: customer.id, priceMinor: sale.priceMinor, currency: currency,
-                        deliveryDate: sale.deliveryDate, wonAt: Date()),
-                    in: tx)
-                let job = try await queue.enqueue(
-                    try JobRequest(
-                        kind: Self.welcomePackKind, arguments: WelcomePackArguments(leadID: lead.id), queue: "default",
-                        uniqueKey: "welcome_pack:\(dealer.id.uuidString.lowercased()):\(lead.id.uuidString.lowercased())",
-                        dealerID: dealer.id),
-                    in: tx)
-                return (won, customer, vehicle, job.id, created)
+        // A customer with the lead's phone created by someone else at the same moment makes the
+        // insert fail on customers_phone; the second try finds and links that customer.
+        var retriesLeft = 1
+        while true {
+            do {
+                return try await convertOnce(
+                    id, sale: sale, vehicleFields: vehicleFields, currency: currency, expectedVersion: expectedVersion,
+                    context: context)
+            } catch let error as PostgresError
+                where error.kind == .uniqueViolation && error.constraintName == "customers_phone" && retriesLeft > 0
+            {
+                retriesLeft -= 1
+            } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "vehicles_vin" {
+                let dealerID = try await get(id, context: context).lead.dealerID
+                let existing = try await vehicles.find(vin: vehicleFields.vin, dealerID: dealerID, in: pool)
+                throw ServiceError.conflict(
+                    "A vehicle with this VIN already exists at this dealer; nothing was recorded.", existingID: existing?.id)
             }
-            return Conversion(
-                lead: try await view(result.0), customer: result.1, vehicle: result.2, welcomePackJobID: result.3,
-                customerCreated: result.4)
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "vehicles_vin" {
-            let dealerID = try await get(id, context: context).lead.dealerID
-            let existing = try await vehicles.find(vin: vehicleFields.vin, dealerID: dealerID, in: pool)
-            throw ServiceError.conflict(
-                "A vehicle with this VIN already exists at this dealer; nothing was recorded.", existingID: existing?.id)
         }
+    }
+
+    /// One attempt at the conversion's transaction.
+    private func convertOnce(
+        _ id: UUID, sale: Sale, vehicleFields: VehicleFields, currency: String, expectedVersion: Int?, context: CallContext
+    ) async throws -> Conversion {
+        let actor = context.actor
+        let result = try await pool.withTransaction { tx -> (Lead, Customer, Vehicle, Int64?, Bool) in
+            let lead = try await lockForWork(id, expectedVersion: expectedVersion, context: context, in: tx)
+            guard lead.status.canConvert else { throw Self.illegalTransition(from: lead.status, to: .won) }
+            let dealer = try await dealer(lead.dealerID)
+            var created = false
+            var customer: Customer
+            if let linked = try await lead.customerID.asyncMap({ try await customers.find(id: $0, scope: .dealer(dealer.id), in: tx) }) ?? nil {
+                customer = linked
+            } else if let byPhone = try await lead.fields.phone.asyncMap({ try await customers.find(phone: $0, dealerID: dealer.id, in: tx) }) ?? nil {
+                customer = byPhone
+            } else {
+                customer = try await customerService.insert(
+                    try Self.customerFields(from: lead).validated(today: dealer.today()), dealerID: dealer.id,
+                    consents: [], actor: actor, in: tx)
+                created = true
+            }
+            guard customer.erasedAt == nil else {
+                throw ServiceError.conflict("The lead's customer has been erased; record the sale on a new customer.")
+            }
+            for consent in try await leads.consents(leadID: lead.id, dealerID: dealer.id, in: tx) {
+                _ = try await customerService.recordConsent(
+                    customer: customer, channel: consent.channel, status: consent.status,
+                    effectiveAt: consent.effectiveAt, source: consent.source, note: "given during lead \(lead.id.uuidString.lowercased())",
+                    actor: actor, in: tx)
+            }
+            let vehicle = try await vehicleService.insert(
+                vehicleFields, dealerID: dealer.id,
+                owner: .init(customerID: customer.id, from: sale.deliveryDate), today: dealer.today(), in: tx)
+            let won = try await leads.win(
+                lead,
+                sale: LeadSale(
+                    vehicleID: vehicle.id, customerID: customer.id, priceMinor: sale.priceMinor, currency: currency,
+                    deliveryDate: sale.deliveryDate, wonAt: Date()),
+                in: tx)
+            let job = try await queue.enqueue(
+                try JobRequest(
+                    kind: Self.welcomePackKind, arguments: WelcomePackArguments(leadID: lead.id), queue: "default",
+                    uniqueKey: "welcome_pack:\(dealer.id.uuidString.lowercased()):\(lead.id.uuidString.lowercased())",
+                    dealerID: dealer.id),
+                in: tx)
+            return (won, customer, vehicle, job.id, created)
+        }
+        return Conversion(
+            lead: try await view(result.0), customer: result.1, vehicle: result.2, welcomePackJobID: result.3,
+            customerCreated: result.4)
     }
 
     /// The customer a lead becomes.
@@ -578,7 +602,11 @@ public final class LeadService: Sendable {
             guard survivor.status.isOpen, duplicate.status.isOpen else {
                 throw ServiceError.conflict("Only two open leads can be merged.")
             }
-            return try await leads.merge(duplicate, into: survivor, in: tx)
+            guard survivor.status != .lossPending, duplicate.status != .lossPending else {
+                throw ServiceError.conflict("A lead's loss awaits a manager's decision; decide it before merging.")
+            }
+            return try await leads.merge(
+                duplicate, into: survivor, status: LeadRules.furthest(survivor.status, duplicate.status), in: tx)
         }
         return try await view(lead)
     }

@@ -4,7 +4,8 @@ import Foundation
 public import PostgresClient
 
 /// The leads section of the customer 360 view: the customer's leads (as a repeat buyer, or the
-/// lead he was won from), newest first, at most 20.
+/// lead he was won from), newest first, at most 20, as the caller may see leads: left out
+/// without `leadsRead`, and for a consultant only his own and the open pool's.
 public struct Leads360Section: Customer360SectionProvider {
     public static let sectionName = "leads"
     public var name: String { Self.sectionName }
@@ -15,10 +16,13 @@ public struct Leads360Section: Customer360SectionProvider {
         self.access = access
     }
 
-    public func section(for customer: Customer, in transaction: PostgresTransaction) async throws -> any Sendable {
+    public func section(for customer: Customer, context: CallContext, in transaction: PostgresTransaction) async throws
+        -> (any Sendable)?
+    {
+        guard context.principal.may(.leadsRead) else { return nil }
         let page = try await leads.list(
-            scope: LeadScope(tenant: .dealer(customer.dealerID)), filter: .init(customerID: customer.id), today: nil,
-            page: PageRequest(limit: 20, cursor: nil), in: transaction)
+            scope: LeadService.scope(context.principal, tenant: .dealer(customer.dealerID)),
+            filter: .init(customerID: customer.id), today: nil, page: PageRequest(limit: 20, cursor: nil), in: transaction)
         let today = try await access.dealerForBootstrap(customer.dealerID)?.today() ?? LocalDate(Date(), in: .current)
         return page.items.map { LeadView(lead: $0, today: today) }
     }

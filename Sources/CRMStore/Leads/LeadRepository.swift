@@ -355,55 +355,65 @@ public struct LeadRepository: Sendable {
             """, in: tx)
     }
 
-    /// Merges `duplicate` into `survivor`: its follow-ups, assignments and consents move over,
-    /// empty fields of the survivor are filled from it, and it is closed as `merged`.
-    public func merge(_ duplicate: Lead, into survivor: Lead, in tx: PostgresTransaction) async throws -> Lead {
+    /// Merges `duplicate` into `survivor`: its follow-ups, assignments and consents move over;
+    /// the survivor keeps its values and takes the duplicate's where it has none (its consultant
+    /// too, when the survivor waits in the pool), `status` (the further of the two), the latest
+    /// contact, and both lists of tags and competitors (at most 50 each, first seen first) and
+    /// both notes (at most 4,000 characters), so the result still passes validation. The
+    /// duplicate is closed as `merged`.
+    public func merge(_ duplicate: Lead, into survivor: Lead, status: LeadStatus, in tx: PostgresTransaction) async throws
+        -> Lead
+    {
         let dealer = survivor.dealerID
-        for table in ["lead_follow_ups", "lead_assignments", "lead_consents"] {
-            // Table names cannot be bound; they come from this fixed list.
-            try await tx.execute(
-                PostgresQuery(
-                    unsafeSQL: "UPDATE \(table) SET lead_id = $1 WHERE dealer_id = $2 AND lead_id = $3",
-                    bindings: Self.bindings(survivor.id, dealer, duplicate.id)))
-        }
+        let (from, to) = (duplicate.id, survivor.id)
+        try await tx.execute("UPDATE lead_follow_ups SET lead_id = \(to) WHERE dealer_id = \(dealer) AND lead_id = \(from)")
+        try await tx.execute("UPDATE lead_assignments SET lead_id = \(to) WHERE dealer_id = \(dealer) AND lead_id = \(from)")
+        try await tx.execute("UPDATE lead_consents SET lead_id = \(to) WHERE dealer_id = \(dealer) AND lead_id = \(from)")
         _ = try await updated(
             """
-            UPDATE leads AS l SET status = 'merged', merged_into = \(survivor.id), version = l.version + 1
-            WHERE l.dealer_id = \(dealer) AND l.id = \(duplicate.id)
+            UPDATE leads AS l SET status = 'merged', merged_into = \(to), version = l.version + 1
+            WHERE l.dealer_id = \(dealer) AND l.id = \(from)
             RETURNING \(sql: Self.columns)
             """, in: tx)
         return try await updated(
             """
             UPDATE leads AS l SET
+                status = \(status),
                 surname = coalesce(l.surname, d.surname), name = coalesce(l.name, d.name),
-                gender = coalesce(l.gender, d.gender), phone = coalesce(l.phone, d.phone), party = coalesce(l.party, d.party),
+                gender = CASE WHEN l.gender IN ('male', 'female') THEN l.gender WHEN d.gender IN ('male', 'female') THEN d.gender
+                              ELSE coalesce(l.gender, d.gender) END,
+                phone = coalesce(l.phone, d.phone), party = coalesce(l.party, d.party),
                 company_name = coalesce(l.company_name, d.company_name), customer_type = coalesce(l.customer_type, d.customer_type),
                 current_brand = coalesce(l.current_brand, d.current_brand), current_model = coalesce(l.current_model, d.current_model),
                 interest_brand = coalesce(l.interest_brand, d.interest_brand),
                 interest_series = coalesce(l.interest_series, d.interest_series),
                 interest_model = coalesce(l.interest_model, d.interest_model),
-                competitor_models = ARRAY(SELECT DISTINCT unnest(l.competitor_models || d.competitor_models)),
+                competitor_models = coalesce((
+                    SELECT array_agg(x ORDER BY first) FROM (
+                        SELECT x, min(o) AS first FROM unnest(l.competitor_models || d.competitor_models) WITH ORDINALITY AS t(x, o)
+                        GROUP BY x ORDER BY min(o) LIMIT 50) AS kept), '{}'),
                 intended_purchase_date = coalesce(l.intended_purchase_date, d.intended_purchase_date),
+                campaign = coalesce(l.campaign, d.campaign),
+                referrer_customer_id = coalesce(l.referrer_customer_id, d.referrer_customer_id),
+                referrer_name = coalesce(l.referrer_name, d.referrer_name),
+                consultant_id = coalesce(l.consultant_id, d.consultant_id),
+                assigned_at = CASE WHEN l.consultant_id IS NULL THEN d.assigned_at ELSE l.assigned_at END,
                 customer_id = coalesce(l.customer_id, d.customer_id),
-                tags = ARRAY(SELECT DISTINCT unnest(l.tags || d.tags)),
-                notes = CASE WHEN d.notes IS NULL THEN l.notes WHEN l.notes IS NULL THEN d.notes ELSE l.notes || E'\\n' || d.notes END,
+                tags = coalesce((
+                    SELECT array_agg(x ORDER BY first) FROM (
+                        SELECT x, min(o) AS first FROM unnest(l.tags || d.tags) WITH ORDINALITY AS t(x, o)
+                        GROUP BY x ORDER BY min(o) LIMIT 50) AS kept), '{}'),
+                notes = left(CASE WHEN d.notes IS NULL THEN l.notes WHEN l.notes IS NULL THEN d.notes
+                                  ELSE l.notes || E'\\n' || d.notes END, 4000),
                 last_contact_at = CASE WHEN d.last_contact_at > coalesce(l.last_contact_at, '-infinity') THEN d.last_contact_at ELSE l.last_contact_at END,
                 last_contact_result = CASE WHEN d.last_contact_at > coalesce(l.last_contact_at, '-infinity') THEN d.last_contact_result ELSE l.last_contact_result END,
                 next_contact_date = CASE WHEN d.last_contact_at > coalesce(l.last_contact_at, '-infinity') THEN d.next_contact_date ELSE l.next_contact_date END,
                 next_contact_action = CASE WHEN d.last_contact_at > coalesce(l.last_contact_at, '-infinity') THEN d.next_contact_action ELSE l.next_contact_action END,
                 version = l.version + 1
             FROM leads d
-            WHERE l.dealer_id = \(dealer) AND l.id = \(survivor.id) AND d.dealer_id = \(dealer) AND d.id = \(duplicate.id)
+            WHERE l.dealer_id = \(dealer) AND l.id = \(to) AND d.dealer_id = \(dealer) AND d.id = \(from)
             RETURNING \(sql: Self.columns)
             """, in: tx)
-    }
-
-    private static func bindings(_ a: UUID, _ b: UUID, _ c: UUID) -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(a)
-        bindings.append(b)
-        bindings.append(c)
-        return bindings
     }
 
     /// Runs an UPDATE ... RETURNING the lead's columns.
@@ -423,15 +433,14 @@ public struct LeadRepository: Sendable {
         let last = try await tx.queryFirst(
             "SELECT last_staff_id FROM lead_round_robin WHERE dealer_id = \(dealerID) FOR UPDATE"
         ).flatMap { try $0.decode(0, as: UUID?.self) }
+        // The turn continues after the last one's place in (name, id) order even when he has
+        // since left or been deactivated; after the end it wraps to the first.
         let next = try await tx.queryFirst(
             """
-            WITH consultants AS (
-                SELECT id, name, row_number() OVER (ORDER BY name, id) AS position FROM staff
-                WHERE dealer_id = \(dealerID) AND function = 'sales' AND active
-            ),
-            last AS (SELECT position FROM consultants WHERE id = \(last))
-            SELECT id FROM consultants
-            ORDER BY position <= coalesce((SELECT position FROM last), 0), position
+            WITH last AS (SELECT name, id FROM staff WHERE dealer_id = \(dealerID) AND id = \(last))
+            SELECT s.id FROM staff s
+            WHERE s.dealer_id = \(dealerID) AND s.function = 'sales' AND s.active
+            ORDER BY coalesce((s.name, s.id) <= ((SELECT name FROM last), (SELECT id FROM last)), false), s.name, s.id
             LIMIT 1
             """
         ).map { try $0.decode(0, as: UUID.self) }
@@ -450,8 +459,8 @@ public struct LeadRepository: Sendable {
     }
 
     /// Returns to the pool every open assigned lead of the dealer nobody followed up within
-    /// `days` of its assignment, last contact or planned contact day (LeadRules.recycleDeadline),
-    /// recording each move. Leads whose loss awaits approval stay.
+    /// `days` of its assignment, last contact, rejected loss or planned contact day
+    /// (LeadRules.recycleDeadline), recording each move. Leads whose loss awaits approval stay.
     public func recycleStale(dealerID: UUID, days: Int, timeZone: String, in tx: PostgresTransaction) async throws -> [UUID] {
         let rows = try await tx.query(
             """
@@ -459,7 +468,8 @@ public struct LeadRepository: Sendable {
                 SELECT id, consultant_id FROM leads
                 WHERE dealer_id = \(dealerID) AND consultant_id IS NOT NULL
                   AND status IN ('new', 'contacted', 'visited', 'test_drive', 'negotiating')
-                  AND greatest(assigned_at, last_contact_at, (next_contact_date::timestamp AT TIME ZONE \(timeZone)))
+                  AND greatest(assigned_at, last_contact_at, CASE WHEN loss_decision = 'reject' THEN loss_decided_at END,
+                               (next_contact_date::timestamp AT TIME ZONE \(timeZone)))
                       + make_interval(days => \(Int32(days))) < now()
                 FOR UPDATE SKIP LOCKED
             ),
@@ -623,7 +633,7 @@ public struct LeadConsent: Sendable, Equatable {
 }
 
 /// Which leads a caller sees: the tenant scope, narrowed for a sales consultant to his own
-/// leads and the shared pool.
+/// leads and the shared pool (open unassigned leads).
 public struct LeadScope: Sendable {
     public var tenant: TenantScope
     /// Set for a consultant: only leads he owns, or that wait in the pool.
@@ -639,10 +649,13 @@ public struct LeadScope: Sendable {
 
     func condition() -> PostgresQuery {
         var query = tenant.condition("l.dealer_id")
+        // The pool is the open unassigned leads: a lead closed while unassigned (won, lost,
+        // merged) is not a consultant's to see.
+        let pool: PostgresQuery = "(l.consultant_id IS NULL AND l.status = ANY(\(LeadStatus.openRawValues)::text[]))"
         if let consultant {
-            query.append(" AND (l.consultant_id = \(consultant) OR l.consultant_id IS NULL)")
+            query.append(" AND (l.consultant_id = \(consultant) OR \(fragment: pool))")
         } else if poolOnly {
-            query.append(" AND l.consultant_id IS NULL")
+            query.append(" AND \(fragment: pool)")
         }
         return query
     }

@@ -65,13 +65,14 @@ CREATE TABLE leads (
     version                 integer NOT NULL DEFAULT 1,
     -- The 11 fields of a qualified lead (LeadRules.missingFields says the same in Swift; a test
     -- checks they agree). Derived from the row itself, so never stale.
-    qualified               boolean GENERATED ALWAYS AS (
+    -- Never NULL: a missing gender or customer type makes it false, not unknown.
+    qualified               boolean GENERATED ALWAYS AS (coalesce(
                                 consultant_id IS NOT NULL AND customer_type IS NOT NULL AND party IS NOT NULL
                                 AND gender IN ('male', 'female') AND surname IS NOT NULL AND phone IS NOT NULL
                                 AND (customer_type = 'first_purchase' OR (current_brand IS NOT NULL AND current_model IS NOT NULL))
                                 AND intended_purchase_date IS NOT NULL
                                 AND interest_series IS NOT NULL AND interest_model IS NOT NULL
-                                AND last_contact_result IS NOT NULL AND next_contact_date IS NOT NULL) STORED,
+                                AND last_contact_result IS NOT NULL AND next_contact_date IS NOT NULL, false)) STORED,
     PRIMARY KEY (dealer_id, id),
     FOREIGN KEY (dealer_id, consultant_id) REFERENCES staff (dealer_id, id),
     FOREIGN KEY (dealer_id, customer_id) REFERENCES customers (dealer_id, id),
