@@ -178,12 +178,7 @@ public struct StaffFields: Sendable, Equatable {
         var errors = ValidationErrors()
         var result = self
         result.name = Text.required(name, field: "name", maxLength: 100, errors: &errors) ?? name
-        if let phone {
-            switch PhoneNumber.parse(phone) {
-            case .success(let number): result.phone = number.e164
-            case .failure(let problem): errors.add("phone", PhoneNumber.message(for: problem))
-            }
-        }
+        result.phone = PhoneNumber.normalized(phone, errors: &errors)
         result.email = Text.optional(email, field: "email", maxLength: 254, errors: &errors)
         try errors.throwIfAny()
         return result

@@ -108,12 +108,7 @@ public struct CustomerFields: Sendable, Equatable {
         var result = self
         result.name = Text.required(name, field: "name", maxLength: 200, errors: &errors) ?? name
         result.surname = Text.optional(surname, field: "surname", maxLength: 50, errors: &errors)
-        if let phone {
-            switch PhoneNumber.parse(phone) {
-            case .success(let number): result.phone = number.e164
-            case .failure(let problem): errors.add("phone", PhoneNumber.message(for: problem))
-            }
-        }
+        result.phone = PhoneNumber.normalized(phone, errors: &errors)
         if let email = Text.optional(email, field: "email", maxLength: 254, errors: &errors) {
             let parts = email.split(separator: "@", omittingEmptySubsequences: false)
             if parts.count != 2 || parts[0].isEmpty || !parts[1].contains(".") || email.contains(" ") {

@@ -72,6 +72,18 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
     /// Wraps a value already stored in E.164 form.
     public init(storedE164: String) { self.e164 = storedE164 }
 
+    /// The E.164 form of a number given in any accepted spelling; nil for no number, and nil with
+    /// a message on `field` for one that is not a phone number.
+    public static func normalized(_ input: String?, field: String = "phone", errors: inout ValidationErrors) -> String? {
+        guard let input else { return nil }
+        switch parse(input) {
+        case .success(let number): return number.e164
+        case .failure(let problem):
+            errors.add(field, message(for: problem))
+            return nil
+        }
+    }
+
     public static func message(for problem: Problem) -> String {
         switch problem {
         case .empty: return "must not be empty"

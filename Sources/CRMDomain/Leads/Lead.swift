@@ -64,12 +64,7 @@ public struct LeadFields: Sendable, Equatable {
         var result = self
         result.surname = Text.optional(surname, field: "surname", maxLength: 50, errors: &errors)
         result.name = Text.optional(name, field: "name", maxLength: 200, errors: &errors)
-        if let phone {
-            switch PhoneNumber.parse(phone) {
-            case .success(let number): result.phone = number.e164
-            case .failure(let problem): errors.add("phone", PhoneNumber.message(for: problem))
-            }
-        }
+        result.phone = PhoneNumber.normalized(phone, errors: &errors)
         result.companyName = Text.optional(companyName, field: "company_name", maxLength: 200, errors: &errors)
         if party == .company, result.companyName == nil { errors.add("company_name", "is required for a company") }
         result.currentBrand = Text.optional(currentBrand, field: "current_brand", maxLength: 50, errors: &errors)

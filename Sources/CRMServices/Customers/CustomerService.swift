@@ -114,12 +114,7 @@ public final class CustomerService: Sendable {
         let scope = try await access.readScope(context.principal, dealerFilter: dealerFilter)
         var normalized = filter
         var errors = ValidationErrors()
-        if let phone = filter.phone {
-            switch PhoneNumber.parse(phone) {
-            case .success(let number): normalized.phone = number.e164
-            case .failure(let problem): errors.add("phone", PhoneNumber.message(for: problem))
-            }
-        }
+        normalized.phone = PhoneNumber.normalized(filter.phone, errors: &errors)
         if let vin = filter.vin { normalized.vin = vin.trimmingCharacters(in: .whitespaces).uppercased() }
         if let plate = filter.plate { normalized.plate = plate.uppercased().filter { !" ·.-".contains($0) } }
         if let prefix = filter.namePrefix {

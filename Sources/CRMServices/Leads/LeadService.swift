@@ -73,8 +73,14 @@ public final class LeadService: Sendable {
         var result: [LeadView] = []
         result.reserveCapacity(items.count)
         for lead in items {
-            if todays[lead.dealerID] == nil { todays[lead.dealerID] = try await dealer(lead.dealerID).today() }
-            result.append(LeadView(lead: lead, today: todays[lead.dealerID] ?? LocalDate(Date(), in: .current)))
+            let today: LocalDate
+            if let known = todays[lead.dealerID] {
+                today = known
+            } else {
+                today = try await dealer(lead.dealerID).today()
+                todays[lead.dealerID] = today
+            }
+            result.append(LeadView(lead: lead, today: today))
         }
         return result
     }
@@ -182,12 +188,9 @@ public final class LeadService: Sendable {
     ) async throws -> Page<LeadView> {
         let scope = try await readScope(context, dealerFilter: dealerFilter)
         var normalized = filter
-        if let phone = filter.phone {
-            switch PhoneNumber.parse(phone) {
-            case .success(let number): normalized.phone = number.e164
-            case .failure(let problem): throw ValidationErrors(field: "phone", PhoneNumber.message(for: problem))
-            }
-        }
+        var errors = ValidationErrors()
+        normalized.phone = PhoneNumber.normalized(filter.phone, errors: &errors)
+        try errors.throwIfAny()
         if normalized.overdue, context.principal.role == .sales {
             // A consultant's overdue list is his own leads (not the pool's).
             guard let staff = context.principal.staffID else { return Page(items: [], nextCursor: nil) }
