@@ -146,11 +146,19 @@ public enum PoolError: Error, Sendable, CustomStringConvertible, Equatable {
     case acquireTimeout(Duration)
     /// The pool has been shut down.
     case shutDown
+    /// A task that already holds a connection of this pool (inside `withConnection` or
+    /// `withTransaction`) asked it for another one. With N such tasks and a pool of N, every
+    /// one of them waits for a connection that only another of them could give back: the pool
+    /// deadlocks until the acquire timeout. Refused at once where the pool is configured to
+    /// detect it (debug builds and tests); a bug in the caller, never the client's fault.
+    case nestedAcquisition
 
     public var description: String {
         switch self {
         case .acquireTimeout(let timeout): return "no database connection available within \(timeout)"
         case .shutDown: return "the connection pool is shut down"
+        case .nestedAcquisition:
+            return "a task holding a pooled connection asked the pool for a second one (use the connection it holds)"
         }
     }
 }
@@ -173,7 +181,7 @@ extension Error {
     /// request was wrong: lost connection, server shutting down, pool exhausted.
     public var isDatabaseUnavailable: Bool {
         if let error = self as? PostgresError { return error.kind == .connectionLost }
-        if self is PoolError { return true }
+        if let error = self as? PoolError { return error != .nestedAcquisition }
         return false
     }
 }

@@ -19,11 +19,15 @@ public struct PostgresPoolConfiguration: Sendable {
     public var maintenanceInterval: Duration
     /// Idle connections above the minimum are closed after this long.
     public var idleTimeout: Duration
+    /// Refuse (`PoolError.nestedAcquisition`) a task that holds a connection of this pool and
+    /// asks for another. On by default in debug builds (and so in every test), off in release
+    /// builds, where the check's task-local lookup is saved.
+    public var detectNestedAcquisition: Bool
 
     public init(
         connection: PostgresConnectionConfiguration, maxConnections: Int = 10, minConnections: Int = 1,
         acquireTimeout: Duration = .seconds(5), maintenanceInterval: Duration = .seconds(2),
-        idleTimeout: Duration = .seconds(300)
+        idleTimeout: Duration = .seconds(300), detectNestedAcquisition: Bool = PostgresPoolConfiguration.debugBuild
     ) {
         self.connection = connection
         self.maxConnections = max(1, maxConnections)
@@ -31,6 +35,16 @@ public struct PostgresPoolConfiguration: Sendable {
         self.acquireTimeout = acquireTimeout
         self.maintenanceInterval = maintenanceInterval
         self.idleTimeout = idleTimeout
+        self.detectNestedAcquisition = detectNestedAcquisition
+    }
+
+    /// True in debug builds.
+    public static var debugBuild: Bool {
+        #if DEBUG
+            return true
+        #else
+            return false
+        #endif
     }
 }
 
@@ -106,12 +120,21 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
 
     // MARK: Using connections
 
+    /// The pools whose connection the current task holds (inside `withConnection`).
+    @TaskLocal static var held: [ObjectIdentifier] = []
+
     /// Lends a connection to `body` and takes it back afterwards (discarding it if `body` left
-    /// it unusable).
+    /// it unusable). Inside `body` the task holds the connection: asking this pool for another
+    /// one is `PoolError.nestedAcquisition` where detection is on.
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await acquire()
         do {
-            let value = try await body(connection)
+            let value: T
+            if configuration.detectNestedAcquisition {
+                value = try await Self.$held.withValue(Self.held + [ObjectIdentifier(self)]) { try await body(connection) }
+            } else {
+                value = try await body(connection)
+            }
             release(connection)
             return value
         } catch {
@@ -153,6 +176,10 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
     // MARK: Acquire / release
 
     public func acquire() async throws -> PostgresConnection {
+        if configuration.detectNestedAcquisition, Self.held.contains(ObjectIdentifier(self)) {
+            logger.error("nested connection acquisition: a task holding a connection asked for another")
+            throw PoolError.nestedAcquisition
+        }
         let start = ContinuousClock.now
         let home = shards[Self.affinity ?? (nextShard.add(1, ordering: .relaxed).oldValue % shards.count)]
         while true {

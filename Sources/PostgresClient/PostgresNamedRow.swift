@@ -1,0 +1,76 @@
+import CLibPQ
+
+/// Reads a result's rows by column name. Each name is resolved to its column position once per
+/// result, not once per row: a decoder reads its columns in the same order for every row, so
+/// the n-th lookup of the first row records its position and later rows reuse it (checked by the
+/// name's identity, a pointer comparison; a decoder that reads in another order only pays a
+/// fresh lookup).
+public struct PostgresNamedRow {
+    public let row: PostgresRow
+    let positions: PostgresColumnPositions
+    var step = 0
+
+    init(row: PostgresRow, positions: PostgresColumnPositions) {
+        self.row = row
+        self.positions = positions
+    }
+
+    /// The value of the column named `name`.
+    public mutating func callAsFunction<T: PostgresDecodable>(_ name: StaticString, as type: T.Type = T.self) throws -> T {
+        defer { step += 1 }
+        return try row.decode(try positions.position(of: name, step: step, in: row.rows), as: T.self)
+    }
+
+    /// True when the column named `name` holds SQL NULL.
+    public mutating func isNull(_ name: StaticString) throws -> Bool {
+        defer { step += 1 }
+        return row.isNull(try positions.position(of: name, step: step, in: row.rows))
+    }
+}
+
+/// The column positions one decoder resolved, by lookup order. Used by one task at a time (the
+/// one mapping the result).
+final class PostgresColumnPositions: @unchecked Sendable {
+    private var names: [UnsafeRawPointer] = []
+    private var columns: [Int] = []
+
+    func position(of name: StaticString, step: Int, in rows: PostgresRows) throws -> Int {
+        let identity = UnsafeRawPointer(name.utf8Start)
+        if step < names.count, names[step] == identity { return columns[step] }
+        let text = name.description
+        guard let column = rows.columnIndex(text) else {
+            throw PostgresDecodingError(
+                column: text, columnIndex: -1, targetType: "", postgresType: 0,
+                reason: "no such column in the result (columns: \(rows.columnNames.joined(separator: ", ")))")
+        }
+        if step == names.count {
+            names.append(identity)
+            columns.append(column)
+        } else if step < names.count {
+            names[step] = identity
+            columns[step] = column
+        }
+        return column
+    }
+}
+
+extension PostgresRows {
+    /// Decodes every row with `decode`, which reads columns by name (`try row("id")`).
+    public func map<T>(named decode: (inout PostgresNamedRow) throws -> T) throws -> [T] {
+        let positions = PostgresColumnPositions()
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for index in 0..<count {
+            var named = PostgresNamedRow(row: self[index], positions: positions)
+            result.append(try decode(&named))
+        }
+        return result
+    }
+
+    /// The first row decoded by name, or nil.
+    public func first<T>(named decode: (inout PostgresNamedRow) throws -> T) throws -> T? {
+        guard let row = firstRow else { return nil }
+        var named = PostgresNamedRow(row: row, positions: PostgresColumnPositions())
+        return try decode(&named)
+    }
+}
