@@ -82,5 +82,245 @@ struct ContractValidatorTests {
         #expect(try validate(#"{"name": "a"}"#, query: [("vin", String(repeating: "A", count: 18))]).self != .valid)
         #expect(try validate(#"{"name": "a"}"#, query: [("limit", "5"), ("vin", "ABC")]) == .valid)
     }
-}
 
+    // MARK: Refusing what is not enforced
+
+    /// A contract whose `Thing.count` property is `count` (YAML), with an inline request body
+    /// and a path parameter beside it.
+    static func contract(count: String, more: String = "") -> String {
+        """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        paths:
+          /things:
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/Thing'}
+              responses: {'200': {description: ok}}
+        \(more)
+        components:
+          schemas:
+            Thing:
+              type: object
+              properties:
+                count: \(count)
+        """
+    }
+
+    /// What the validator refuses to start on (empty when it starts).
+    func refusals(_ contract: String) -> [ContractValidator.Issue] {
+        do {
+            _ = try ContractValidator(contract: contract)
+            return []
+        } catch ContractValidator.ContractError.unenforced(let issues) {
+            return issues
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return []
+        }
+    }
+
+    static let countPath = "#/components/schemas/Thing/properties/count"
+
+    @Test(
+        "a keyword that is not enforced is refused at start-up, naming it and where it is",
+        arguments: [
+            ("multipleOf", "{type: integer, multipleOf: 5}"),
+            ("uniqueItems", "{type: array, items: {type: string}, uniqueItems: true}"),
+            ("allOf", "{allOf: [{type: integer}]}"),
+            ("not", "{not: {type: string}}"),
+            ("const", "{const: 3}"),
+            ("minProperties", "{type: object, minProperties: 1}"),
+            ("exclusiveMinimum", "{type: integer, exclusiveMinimum: 0}"),
+            ("nullable", "{type: integer, nullable: true}"),
+            ("patternProperties", "{type: object, patternProperties: {'^x': {type: string}}}"),
+            ("discriminator", "{oneOf: [{type: string}], discriminator: {propertyName: kind}}"),
+        ])
+    func unenforcedKeyword(keyword: String, schema: String) throws {
+        let issues = refusals(Self.contract(count: schema))
+        #expect(issues.map(\.keyword) == [keyword])
+        #expect(issues.first?.path == Self.countPath)
+        do {
+            _ = try ContractValidator(contract: Self.contract(count: schema))
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(keyword) && text.contains(Self.countPath), "\(text)")
+        }
+    }
+
+    @Test("the keyword is found anywhere: items, anyOf, inline bodies, parameters, responses, unused components")
+    func everySchemaIsWalked() throws {
+        let more = """
+              /things/{thing_id}:
+                parameters:
+                  - {name: thing_id, in: path, required: true, schema: {type: string, format: uuid, maxProperties: 2}}
+                patch:
+                  requestBody:
+                    content:
+                      application/merge-patch+json:
+                        schema: {type: object, properties: {tags: {type: array, items: {type: string, contains: {}}}}}
+                  responses:
+                    '200':
+                      description: ok
+                      headers: {ETag: {schema: {type: string, const: x}}}
+                      content: {application/json: {schema: {type: object, dependentRequired: {a: [b]}}}}
+            """
+        let issues = refusals(
+            Self.contract(count: "{anyOf: [{type: integer}, {type: string, uniqueItems: true}]}", more: more)
+                + "\n    Unused: {type: object, properties: {deep: {type: array, items: {if: {type: string}}}}}")
+        #expect(
+            issues.map { "\($0.path) \($0.keyword)" } == [
+                "#/components/schemas/Thing/properties/count/anyOf/1 uniqueItems",
+                "#/components/schemas/Unused/properties/deep/items if",
+                "#/paths/~1things~1{thing_id}/parameters/0/schema maxProperties",
+                "#/paths/~1things~1{thing_id}/patch/requestBody/content/application~1merge-patch+json/schema/properties/tags/items contains",
+                "#/paths/~1things~1{thing_id}/patch/responses/200/content/application~1json/schema dependentRequired",
+                "#/paths/~1things~1{thing_id}/patch/responses/200/headers/ETag/schema const",
+            ])
+    }
+
+    @Test("formats: uuid, date and date-time on strings; int32 and int64 on integers; nothing else")
+    func formats() throws {
+        #expect(refusals(Self.contract(count: "{type: [string, 'null'], format: uuid}")).isEmpty)
+        #expect(refusals(Self.contract(count: "{type: string, format: date}")).isEmpty)
+        #expect(refusals(Self.contract(count: "{type: string, format: date-time}")).isEmpty)
+        #expect(refusals(Self.contract(count: "{type: integer, format: int64, minimum: 1}")).isEmpty)
+        #expect(refusals(Self.contract(count: "{type: [integer, 'null'], format: int32}")).isEmpty)
+        for schema in [
+            "{type: string, format: email}", "{type: string, format: uri}", "{format: hostname}",
+            "{type: integer, format: uuid}", "{type: string, format: int64}", "{type: number, format: double}",
+        ] {
+            let issues = refusals(Self.contract(count: schema))
+            #expect(issues.map(\.keyword) == ["format"], "\(schema)")
+            #expect(issues.first?.path == Self.countPath)
+        }
+        let unknown = refusals(Self.contract(count: "{type: string, format: email}"))
+        #expect(unknown.first?.reason.contains("email") == true)
+    }
+
+    @Test("forms that are not enforced: schema-valued additionalProperties, bad patterns, bad $refs, odd values")
+    func unenforcedForms() throws {
+        let cases: [(String, [String])] = [
+            ("{type: object, additionalProperties: {type: string}}", ["additionalProperties"]),
+            ("{type: string, pattern: '[a-'}", ["pattern"]),
+            ("{$ref: '#/components/schemas/Nope'}", ["$ref"]),
+            ("{$ref: 'other.yaml#/Thing'}", ["$ref"]),
+            ("{$ref: '#/components/schemas/Thing', maxLength: 3}", ["maxLength"]),
+            ("{type: integer, enum: [1, 2]}", ["enum"]),
+            ("{type: strin}", ["type"]),
+            ("{type: string, maxLength: -1}", ["maxLength"]),
+            ("{type: string, minLength: '3'}", ["minLength"]),
+            ("{type: array, items: [{type: string}]}", ["items"]),
+            ("true", ["schema"]),
+            ("{type: object, required: name}", ["required"]),
+            ("{type: integer, minimum: 1, maximum: 2, multipleOf: 1, not: {}}", ["multipleOf", "not"]),
+        ]
+        for (schema, keywords) in cases {
+            #expect(refusals(Self.contract(count: schema)).map(\.keyword) == keywords, "\(schema)")
+        }
+    }
+
+    @Test("request bodies and parameters the validator would not read are refused")
+    func unreadRequests() throws {
+        let textBody = """
+              /notes:
+                post:
+                  requestBody: {content: {text/plain: {schema: {type: string}}}}
+                  responses: {'200': {description: ok}}
+            """
+        #expect(refusals(Self.contract(count: "{type: integer}", more: textBody)).map(\.keyword) == ["content"])
+        let twoSchemas = """
+              /notes:
+                patch:
+                  requestBody:
+                    content:
+                      application/json: {schema: {type: object}}
+                      application/merge-patch+json: {schema: {type: array}}
+                  responses: {'200': {description: ok}}
+            """
+        #expect(refusals(Self.contract(count: "{type: integer}", more: twoSchemas)).map(\.keyword) == ["schema"])
+        let cookie = """
+              /notes:
+                get:
+                  parameters: [{name: session, in: cookie, schema: {type: string}}]
+                  responses: {'200': {description: ok}}
+            """
+        #expect(refusals(Self.contract(count: "{type: integer}", more: cookie)).map(\.keyword) == ["in"])
+        let styled = """
+              /notes:
+                get:
+                  parameters: [{name: ids, in: query, style: form, explode: false, schema: {type: array, items: {type: string}}}]
+                  responses: {'200': {description: ok}}
+            """
+        #expect(refusals(Self.contract(count: "{type: integer}", more: styled)).map(\.keyword) == ["explode", "style", "type"])
+    }
+
+    @Test("annotations are accepted anywhere, $ref may carry them")
+    func annotations() throws {
+        let schema = "{type: integer, description: d, title: t, example: 1, examples: [1], default: 1, deprecated: false, "
+            + "readOnly: true, writeOnly: false, externalDocs: {url: 'https://example.com'}, $comment: c, x-internal: true}"
+        #expect(refusals(Self.contract(count: schema)).isEmpty)
+        #expect(refusals(Self.contract(count: "{$ref: '#/components/schemas/Thing', description: nested}")).isEmpty)
+    }
+
+    /// (The HTTP tests load the bundled copy through `APIHandler`; this reads the published one,
+    /// the top-level `openapi.yaml`, a symlink to the file that is bundled.)
+    @Test("the contract the service ships loads")
+    func bundledContract() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("openapi.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let validator = try ContractValidator(contract: text)
+        #expect(validator.allowedMethods(forPath: "/v1/customers")?.contains("POST") == true)
+    }
+
+    // MARK: Enforcing
+
+    static let alternatives = """
+        openapi: 3.1.0
+        info: {title: t, version: '1'}
+        paths:
+          /things:
+            post:
+              parameters:
+                - {name: ratio, in: query, schema: {type: number, minimum: 0, maximum: 1}}
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/Alias'}
+              responses: {'200': {description: ok}}
+        components:
+          schemas:
+            Alias: {$ref: '#/components/schemas/Thing'}
+            Thing:
+              type: object
+              additionalProperties: false
+              properties:
+                pick: {oneOf: [{type: string, maxLength: 3}, {type: string, minLength: 2}]}
+                any: {anyOf: [{type: integer}, {type: string, format: uuid}]}
+                kind: {type: [string, 'null'], enum: [a, b]}
+                maybe: {type: [string, 'null'], enum: [a, null]}
+        """
+
+    func check(_ body: String, query: [(String, String)] = []) throws -> ContractValidator.Outcome {
+        let validator = try ContractValidator(contract: Self.alternatives)
+        return validator.validate(
+            method: "POST", path: "/things", route: nil, query: { name in query.filter { $0.0 == name }.map(\.1) },
+            header: { _ in nil }, body: Array(body.utf8))
+    }
+
+    @Test("oneOf takes exactly one, anyOf at least one; null must be in the enum; number parameters")
+    func enforcing() throws {
+        #expect(try check(#"{"pick": "a", "any": 3, "maybe": null}"#) == .valid)
+        #expect(try check(#"{"pick": "abcd", "any": "3f9c4b1e-8c9a-4c3e-9f55-2a6c0d3b1a77"}"#) == .valid)
+        #expect(try check(#"{"pick": "ab"}"#) == .invalid([.init(field: "pick", message: "matches more than one of its allowed forms")]))
+        #expect(try check(#"{"any": "x"}"#) == .invalid([.init(field: "any", message: "must be a whole number")]))
+        #expect(try check(#"{"kind": null}"#) == .invalid([.init(field: "kind", message: "must be one of: a, b")]))
+        #expect(try check(#"{"other": 1}"#) == .invalid([.init(field: "other", message: "is not a known field")]))
+        #expect(try check("{}", query: [("ratio", "0.25")]) == .valid)
+        #expect(try check("{}", query: [("ratio", "1.5")]) == .invalid([.init(field: "ratio", message: "must be at most 1")]))
+        #expect(try check("{}", query: [("ratio", "half")]) == .invalid([.init(field: "ratio", message: "must be a number")]))
+    }
+}

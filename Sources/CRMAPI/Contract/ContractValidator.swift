@@ -8,7 +8,9 @@ import Yams
 /// The generated decoders check types and enums only; this closes the gap so that what the
 /// contract forbids is refused, always with a 4xx.
 struct ContractValidator: Sendable {
-    /// A compiled schema: only the keywords this contract uses.
+    /// A compiled schema. The compiler accepts only the keywords below (and annotations): any
+    /// other keyword, format or form is an error at start-up (`ContractError.unenforced`), so a
+    /// constraint in the contract is never silently left unchecked.
     final class Schema: @unchecked Sendable {
         // Immutable after the contract is compiled (cycles through $ref are closed at the end).
         var types: Set<String> = []
@@ -16,7 +18,7 @@ struct ContractValidator: Sendable {
         var minLength: Int?
         var maxLength: Int?
         var pattern: NSRegularExpression?
-        var format: String?
+        var format: Formats.Format?
         var minimum: Double?
         var maximum: Double?
         var minItems: Int?
@@ -25,7 +27,8 @@ struct ContractValidator: Sendable {
         var properties: [String: Schema] = [:]
         var required: [String] = []
         var closed = false
-        var alternatives: [Schema] = []
+        var anyOf: [Schema] = []
+        var oneOf: [Schema] = []
     }
 
     struct Parameter: Sendable {
@@ -64,42 +67,72 @@ struct ContractValidator: Sendable {
     /// Declared methods by normalised path template.
     private let methods: [String: Set<String>]
 
+    /// Reads and compiles the contract. Every schema in it (components, parameters, request and
+    /// response bodies, headers, and everything nested in them) may use only what `check`
+    /// enforces, plus annotations; anything else is a `ContractError.unenforced` naming each
+    /// keyword and where it is, so the service refuses to start rather than leave a constraint
+    /// unchecked.
     init(contract: String) throws {
         guard let document = try Yams.load(yaml: contract) as? [String: Any] else { throw ContractError.unreadable }
-        let components = document["components"] as? [String: Any] ?? [:]
-        let compiler = Compiler(
-            schemas: components["schemas"] as? [String: Any] ?? [:],
-            parameters: components["parameters"] as? [String: Any] ?? [:])
+        let compiler = Compiler(components: document["components"] as? [String: Any] ?? [:])
+        compiler.compileComponents()
         var operations: [String: Operation] = [:]
         var operationsByRoute: [String: Operation] = [:]
         var methods: [String: Set<String>] = [:]
         let httpMethods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-        for (path, item) in document["paths"] as? [String: Any] ?? [:] {
-            guard let item = item as? [String: Any] else { continue }
-            let shared = (item["parameters"] as? [Any] ?? []).compactMap(compiler.parameter)
+        let paths = document["paths"] as? [String: Any] ?? [:]
+        for path in paths.keys.sorted() {
+            let at = Compiler.pointer("#/paths", path)
+            guard let item = paths[path] as? [String: Any] else {
+                compiler.issue(at, "path item", "is not an object")
+                continue
+            }
+            if item["$ref"] != nil { compiler.issue(at, "$ref", "path items by reference are not checked") }
+            let shared = compiler.parameters(item["parameters"], at: at + "/parameters")
             methods[Self.template(path)] = Set(item.keys.filter(httpMethods.contains).map { $0.uppercased() })
-            for (method, value) in item where httpMethods.contains(method) {
-                guard let operation = value as? [String: Any] else { continue }
-                let own = (operation["parameters"] as? [Any] ?? []).compactMap(compiler.parameter)
-                var body: Schema?
-                if let requestBody = operation["requestBody"] as? [String: Any],
-                    let content = requestBody["content"] as? [String: Any],
-                    let media = (content["application/json"] ?? content["application/merge-patch+json"]) as? [String: Any],
-                    let schema = media["schema"]
-                {
-                    body = compiler.compile(schema)
+            for method in item.keys.sorted() where httpMethods.contains(method) {
+                guard let operation = item[method] as? [String: Any] else {
+                    compiler.issue(at + "/" + method, "operation", "is not an object")
+                    continue
                 }
+                let own = compiler.parameters(operation["parameters"], at: at + "/\(method)/parameters")
+                let body = compiler.requestBody(operation["requestBody"], at: at + "/\(method)/requestBody")
+                compiler.responses(operation["responses"], at: at + "/\(method)/responses")
                 let compiled = Operation(parameters: shared + own, body: body)
                 operations["\(method.uppercased()) \(Self.template(path))"] = compiled
                 operationsByRoute[method.uppercased() + path] = compiled
             }
         }
+        if !compiler.issues.isEmpty { throw ContractError.unenforced(compiler.sortedIssues) }
         self.operations = operations
         self.operationsByRoute = operationsByRoute
         self.methods = methods
     }
 
-    enum ContractError: Error { case unreadable }
+    /// Something in the contract that this validator would not enforce, and where it is (a JSON
+    /// pointer into the contract, e.g. `#/components/schemas/Thing/properties/count`).
+    struct Issue: Sendable, Equatable, Hashable, CustomStringConvertible {
+        let path: String
+        let keyword: String
+        let reason: String
+        var description: String { "\(path): \(keyword) \(reason)" }
+    }
+
+    enum ContractError: Error, CustomStringConvertible {
+        case unreadable
+        /// Keywords, formats or forms that `ContractValidator` does not enforce.
+        case unenforced([Issue])
+
+        var description: String {
+            switch self {
+            case .unreadable:
+                return "the contract is not a YAML mapping"
+            case .unenforced(let issues):
+                return "the contract uses what ContractValidator does not enforce (enforce it there or change the contract):\n"
+                    + issues.map { "  \($0)" }.joined(separator: "\n")
+            }
+        }
+    }
 
     static func template(_ path: String) -> String {
         "/" + path.split(separator: "/").map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "{}" : String($0) }.joined(separator: "/")
@@ -197,6 +230,12 @@ struct ContractValidator: Sendable {
                 return
             }
             check(number, against: schema, field: field, into: &violations)
+        } else if schema.types.contains("number") {
+            guard let number = Double(string), number.isFinite else {
+                violations.append(Violation(field: field, message: "must be a number"))
+                return
+            }
+            check(NSNumber(value: number), against: schema, field: field, into: &violations)
         } else if schema.types.contains("boolean") {
             guard string == "true" || string == "false" else {
                 violations.append(Violation(field: field, message: "must be true or false"))
@@ -242,20 +281,25 @@ struct ContractValidator: Sendable {
 
     static func check(_ value: Any, against schema: Schema, path: FieldPath, into violations: inout [Violation]) {
         func fail(_ message: String) { violations.append(Violation(field: path.text, message: message)) }
-        if !schema.alternatives.isEmpty {
-            // anyOf/oneOf: valid when one alternative accepts it; else report the first's view.
-            var firstErrors: [Violation]?
-            for alternative in schema.alternatives {
-                var errors: [Violation] = []
-                check(value, against: alternative, path: path, into: &errors)
-                if errors.isEmpty { return }
-                if firstErrors == nil { firstErrors = errors }
-            }
-            violations += firstErrors ?? []
+        // anyOf: one alternative must accept the value; oneOf: exactly one. Otherwise the first
+        // alternative's view is reported. The schema's own keywords apply as well.
+        if !schema.anyOf.isEmpty, let errors = alternatives(schema.anyOf, value, path: path, exactlyOne: false) {
+            violations += errors
             return
         }
+        if !schema.oneOf.isEmpty, let errors = alternatives(schema.oneOf, value, path: path, exactlyOne: true) {
+            violations += errors
+            return
+        }
+        func oneOfTheValues(_ values: [AnyHashable?]) -> String {
+            "must be one of: \(values.compactMap { $0.map { "\($0)" } }.joined(separator: ", "))"
+        }
         if value is NSNull {
-            if !schema.types.isEmpty, !schema.types.contains("null") { fail("must not be null") }
+            if !schema.types.isEmpty, !schema.types.contains("null") {
+                fail("must not be null")
+            } else if let values = schema.enumValues, !values.contains(where: { $0 == nil }) {
+                fail(oneOfTheValues(values))
+            }
             return
         }
         if let values = schema.enumValues {
@@ -265,7 +309,7 @@ struct ContractValidator: Sendable {
                 return false
             }
             if !matches {
-                fail("must be one of: \(values.compactMap { $0.map { "\($0)" } }.joined(separator: ", "))")
+                fail(oneOfTheValues(values))
                 return
             }
         }
@@ -322,6 +366,25 @@ struct ContractValidator: Sendable {
         }
     }
 
+    /// Nil when the alternatives accept `value` (one of them, or exactly one); else what to report.
+    private static func alternatives(_ schemas: [Schema], _ value: Any, path: FieldPath, exactlyOne: Bool) -> [Violation]? {
+        var firstErrors: [Violation]?
+        var accepted = 0
+        for alternative in schemas {
+            var errors: [Violation] = []
+            check(value, against: alternative, path: path, into: &errors)
+            if errors.isEmpty {
+                accepted += 1
+                if !exactlyOne || accepted > 1 { break }
+            } else if firstErrors == nil {
+                firstErrors = errors
+            }
+        }
+        if accepted == 1 || (accepted > 1 && !exactlyOne) { return nil }
+        if accepted > 1 { return [Violation(field: path.text, message: "matches more than one of its allowed forms")] }
+        return firstErrors ?? []
+    }
+
     /// JSON `true`/`false` as JSONSerialization returns them (a boxed boolean, which also
     /// bridges to numbers, so the type is what tells).
     private static func isJSONBoolean(_ value: Any) -> Bool {
@@ -342,88 +405,419 @@ struct ContractValidator: Sendable {
 
     // MARK: Compiling the contract
 
+    /// Schema keywords `check` enforces. `additionalProperties` only as a boolean; `format` only
+    /// the formats in `Formats` (and int32/int64 on integers, which the generated decoders hold
+    /// to); `enum` only with string and null values; `$ref` only to `#/components/schemas/...`.
+    static let enforcedKeywords: Set<String> = [
+        "type", "enum", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "minItems", "maxItems",
+        "items", "properties", "required", "additionalProperties", "anyOf", "oneOf", "$ref",
+    ]
+    /// Keywords that constrain nothing (`x-...` extensions are annotations too).
+    static let annotationKeywords: Set<String> = [
+        "description", "title", "example", "examples", "default", "deprecated", "readOnly", "writeOnly",
+        "externalDocs", "$comment",
+    ]
+
+    static func isAnnotation(_ keyword: String) -> Bool {
+        annotationKeywords.contains(keyword) || keyword.hasPrefix("x-")
+    }
+
     private final class Compiler {
+        static let jsonTypes: Set<String> = ["string", "integer", "number", "boolean", "array", "object", "null"]
+        /// Request body media types whose body is checked (one schema for all of them).
+        static let jsonMediaTypes: Set<String> = ["application/json", "application/merge-patch+json"]
+        static let parameterKeys: Set<String> = ["name", "in", "required", "schema"]
+        static let parameterAnnotations: Set<String> = ["description", "deprecated", "example", "examples"]
+
+        let components: [String: Any]
         let schemas: [String: Any]
         let parameterComponents: [String: Any]
+        let requestBodyComponents: [String: Any]
         var compiled: [String: Schema] = [:]
+        var compiledParameters: [String: Parameter?] = [:]
+        var compiledRequestBodies: [String: Schema?] = [:]
+        private(set) var issues: [Issue] = []
 
-        init(schemas: [String: Any], parameters: [String: Any]) {
-            self.schemas = schemas
-            self.parameterComponents = parameters
+        init(components: [String: Any]) {
+            self.components = components
+            schemas = components["schemas"] as? [String: Any] ?? [:]
+            parameterComponents = components["parameters"] as? [String: Any] ?? [:]
+            requestBodyComponents = components["requestBodies"] as? [String: Any] ?? [:]
         }
 
-        func parameter(_ raw: Any) -> Parameter? {
-            guard var object = raw as? [String: Any] else { return nil }
-            if let reference = object["$ref"] as? String, let name = reference.split(separator: "/").last {
-                object = parameterComponents[String(name)] as? [String: Any] ?? [:]
-            }
-            guard let name = object["name"] as? String, let location = object["in"] as? String else { return nil }
-            return Parameter(
-                name: name, location: location, required: object["required"] as? Bool ?? false,
-                schema: compile(object["schema"] ?? [:]))
+        /// The issues in a stable order, each once.
+        var sortedIssues: [Issue] {
+            Array(Set(issues)).sorted { ($0.path, $0.keyword, $0.reason) < ($1.path, $1.keyword, $1.reason) }
         }
 
-        func compile(_ raw: Any) -> Schema {
-            guard let object = raw as? [String: Any] else { return Schema() }
-            if let reference = object["$ref"] as? String, let name = reference.split(separator: "/").last.map(String.init) {
-                if let done = compiled[name] { return done }
-                let schema = Schema()
-                compiled[name] = schema
-                fill(schema, from: schemas[name] as? [String: Any] ?? [:])
-                return schema
-            }
+        func issue(_ path: String, _ keyword: String, _ reason: String) {
+            issues.append(Issue(path: path, keyword: keyword, reason: reason))
+        }
+
+        /// A JSON pointer one step below `base` (RFC 6901 escaping).
+        static func pointer(_ base: String, _ token: String) -> String {
+            base + "/" + token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        }
+
+        /// The component `reference` names under `prefix` (`#/components/schemas/`), if it does.
+        static func componentName(_ reference: Any, prefix: String, in table: [String: Any]) -> String? {
+            guard let reference = reference as? String, reference.hasPrefix(prefix) else { return nil }
+            let token = reference.dropFirst(prefix.count)
+            guard !token.contains("/") else { return nil }
+            let name = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            return table[name] == nil ? nil : name
+        }
+
+        /// Every component, referenced or not: the vocabulary holds for the whole contract.
+        func compileComponents() {
+            for name in schemas.keys.sorted() { _ = named(name) }
+            for name in parameterComponents.keys.sorted() { _ = parameterComponent(name) }
+            for name in requestBodyComponents.keys.sorted() { _ = requestBodyComponent(name) }
+            headers(components["headers"], at: "#/components/headers")
+            let responses = components["responses"] as? [String: Any] ?? [:]
+            for name in responses.keys.sorted() { response(responses[name], at: Self.pointer("#/components/responses", name)) }
+        }
+
+        // MARK: Schemas
+
+        func named(_ name: String) -> Schema {
+            if let done = compiled[name] { return done }
             let schema = Schema()
-            fill(schema, from: object)
+            compiled[name] = schema
+            let path = Self.pointer("#/components/schemas", name)
+            if let object = schemas[name] as? [String: Any] {
+                fill(schema, from: object, at: path)
+            } else {
+                issue(path, "schema", "is not an object (boolean schemas are not enforced)")
+            }
             return schema
         }
 
-        private func fill(_ schema: Schema, from object: [String: Any]) {
-            if let type = object["type"] as? String { schema.types = [type] }
-            if let types = object["type"] as? [Any] { schema.types = Set(types.map { $0 as? String ?? "null" }) }
-            if let values = object["enum"] as? [Any] {
-                schema.enumValues = values.map { value -> AnyHashable? in
-                    if value is NSNull { return nil }
-                    return (value as? String).map(AnyHashable.init)
+        func compile(_ raw: Any, at path: String) -> Schema {
+            guard let object = raw as? [String: Any] else {
+                issue(path, "schema", "is not an object (boolean schemas are not enforced)")
+                return Schema()
+            }
+            if let reference = object["$ref"] { return resolve(reference, beside: object, at: path) ?? Schema() }
+            let schema = Schema()
+            fill(schema, from: object, at: path)
+            return schema
+        }
+
+        /// The schema a `$ref` names; only annotations may stand beside it.
+        func resolve(_ reference: Any, beside object: [String: Any], at path: String) -> Schema? {
+            for key in object.keys.sorted() where key != "$ref" && !ContractValidator.isAnnotation(key) {
+                issue(path, key, "is not enforced beside $ref (only annotations may stand beside it)")
+            }
+            guard let name = Self.componentName(reference, prefix: "#/components/schemas/", in: schemas) else {
+                issue(path, "$ref", "\(reference) does not name a schema in #/components/schemas")
+                return nil
+            }
+            return named(name)
+        }
+
+        private func fill(_ schema: Schema, from object: [String: Any], at path: String) {
+            if let reference = object["$ref"] {
+                // A component that is another component's alias.
+                if let target = resolve(reference, beside: object, at: path) { schema.anyOf = [target] }
+                return
+            }
+            for key in object.keys.sorted() {
+                let value = object[key]!
+                switch key {
+                case "type":
+                    let names = value as? [Any] ?? [value]
+                    if names.isEmpty { issue(path, key, "is empty") }
+                    for name in names {
+                        guard let name = name as? String, Self.jsonTypes.contains(name) else {
+                            issue(path, key, "\(name) is not a JSON type")
+                            continue
+                        }
+                        schema.types.insert(name)
+                    }
+                case "enum":
+                    guard let values = value as? [Any], !values.isEmpty else {
+                        issue(path, key, "is not a non-empty list")
+                        continue
+                    }
+                    var allowed: [AnyHashable?] = []
+                    var unenforced: [String] = []
+                    for candidate in values {
+                        if candidate is NSNull {
+                            allowed.append(nil)
+                        } else if let text = candidate as? String {
+                            allowed.append(AnyHashable(text))
+                        } else {
+                            unenforced.append("\(candidate)")
+                        }
+                    }
+                    if !unenforced.isEmpty {
+                        issue(path, key, "values \(unenforced.joined(separator: ", ")) are not enforced (only strings and null are)")
+                    }
+                    schema.enumValues = allowed
+                case "minLength", "maxLength", "minItems", "maxItems":
+                    guard !(value is Bool), let count = value as? Int, count >= 0 else {
+                        issue(path, key, "\(value) is not a non-negative integer")
+                        continue
+                    }
+                    switch key {
+                    case "minLength": schema.minLength = count
+                    case "maxLength": schema.maxLength = count
+                    case "minItems": schema.minItems = count
+                    default: schema.maxItems = count
+                    }
+                case "minimum", "maximum":
+                    let number: Double? = value is Bool ? nil : (value as? Int).map(Double.init) ?? value as? Double
+                    guard let number, number.isFinite else {
+                        issue(path, key, "\(value) is not a number")
+                        continue
+                    }
+                    if key == "minimum" { schema.minimum = number } else { schema.maximum = number }
+                case "pattern":
+                    guard let text = value as? String else {
+                        issue(path, key, "\(value) is not a string")
+                        continue
+                    }
+                    do {
+                        schema.pattern = try NSRegularExpression(pattern: text)
+                    } catch {
+                        issue(path, key, "\(text) is not a regular expression that compiles")
+                    }
+                case "format":
+                    continue  // below, once the types are known
+                case "items":
+                    if value is [Any] {
+                        issue(path, key, "as a list (tuple validation) is not enforced")
+                    } else {
+                        schema.items = compile(value, at: path + "/items")
+                    }
+                case "properties":
+                    guard let properties = value as? [String: Any] else {
+                        issue(path, key, "is not a mapping of names to schemas")
+                        continue
+                    }
+                    for name in properties.keys.sorted() {
+                        schema.properties[name] = compile(properties[name]!, at: Self.pointer(path + "/properties", name))
+                    }
+                case "required":
+                    guard let names = value as? [Any], names.allSatisfy({ $0 is String }) else {
+                        issue(path, key, "is not a list of names")
+                        continue
+                    }
+                    schema.required = names.compactMap { $0 as? String }
+                case "additionalProperties":
+                    guard let allowed = value as? Bool else {
+                        issue(path, key, "as a schema is not enforced (only false, or true)")
+                        continue
+                    }
+                    schema.closed = !allowed
+                case "anyOf", "oneOf":
+                    guard let alternatives = value as? [Any], !alternatives.isEmpty else {
+                        issue(path, key, "is not a non-empty list of schemas")
+                        continue
+                    }
+                    let compiled = alternatives.enumerated().map { compile($1, at: path + "/\(key)/\($0)") }
+                    if key == "anyOf" { schema.anyOf = compiled } else { schema.oneOf = compiled }
+                default:
+                    if !ContractValidator.isAnnotation(key) { issue(path, key, "is not enforced") }
                 }
             }
-            schema.minLength = object["minLength"] as? Int
-            schema.maxLength = object["maxLength"] as? Int
-            if let pattern = object["pattern"] as? String { schema.pattern = try? NSRegularExpression(pattern: pattern) }
-            schema.format = object["format"] as? String
-            schema.minimum = (object["minimum"] as? NSNumber)?.doubleValue ?? (object["minimum"] as? Int).map(Double.init)
-            schema.maximum = (object["maximum"] as? NSNumber)?.doubleValue ?? (object["maximum"] as? Int).map(Double.init)
-            schema.minItems = object["minItems"] as? Int
-            schema.maxItems = object["maxItems"] as? Int
-            if let items = object["items"] { schema.items = compile(items) }
-            if let properties = object["properties"] as? [String: Any] {
-                schema.properties = properties.mapValues(compile)
+            if let value = object["format"] { format(value, for: schema, at: path) }
+        }
+
+        private func format(_ value: Any, for schema: Schema, at path: String) {
+            guard let name = value as? String else { return issue(path, "format", "\(value) is not a string") }
+            if let format = Formats.Format(rawValue: name) {
+                if schema.types.isEmpty || schema.types.contains("string") {
+                    schema.format = format
+                } else {
+                    issue(path, "format", "\(name) is checked on strings only, and this schema has no string type")
+                }
+            } else if name == "int32" || name == "int64" {
+                // The generated decoders read these as Int32/Int64 and refuse what does not fit.
+                if !schema.types.contains("integer") || !schema.types.isSubset(of: ["integer", "null"]) {
+                    issue(path, "format", "\(name) is accepted on integers only")
+                }
+            } else {
+                let known = Formats.Format.allCases.map(\.rawValue).joined(separator: ", ")
+                issue(path, "format", "\(name) is not checked (checked: \(known); int32 and int64 on integers)")
             }
-            schema.required = object["required"] as? [String] ?? []
-            schema.closed = (object["additionalProperties"] as? Bool) == false
-            for combinator in ["anyOf", "oneOf"] {
-                if let alternatives = object[combinator] as? [Any] { schema.alternatives = alternatives.map(compile) }
+        }
+
+        // MARK: Parameters, bodies, responses
+
+        func parameters(_ raw: Any?, at path: String) -> [Parameter] {
+            guard let raw else { return [] }
+            guard let list = raw as? [Any] else {
+                issue(path, "parameters", "is not a list")
+                return []
+            }
+            return list.enumerated().compactMap { index, item in parameter(item, at: path + "/\(index)") }
+        }
+
+        func parameter(_ raw: Any, at path: String) -> Parameter? {
+            if let object = raw as? [String: Any], let reference = object["$ref"] {
+                guard let name = Self.componentName(reference, prefix: "#/components/parameters/", in: parameterComponents) else {
+                    issue(path, "$ref", "\(reference) does not name a parameter in #/components/parameters")
+                    return nil
+                }
+                return parameterComponent(name)
+            }
+            return parameterObject(raw, at: path)
+        }
+
+        func parameterComponent(_ name: String) -> Parameter? {
+            if let done = compiledParameters[name] { return done }
+            let parameter = parameterObject(parameterComponents[name] as Any, at: Self.pointer("#/components/parameters", name))
+            compiledParameters[name] = .some(parameter)
+            return parameter
+        }
+
+        private func parameterObject(_ raw: Any, at path: String) -> Parameter? {
+            guard let object = raw as? [String: Any] else {
+                issue(path, "parameter", "is not an object")
+                return nil
+            }
+            for key in object.keys.sorted()
+            where !Self.parameterKeys.contains(key) && !Self.parameterAnnotations.contains(key) && !key.hasPrefix("x-") {
+                issue(path, key, "is not supported on parameters (only name, in, required, schema and annotations)")
+            }
+            guard let name = object["name"] as? String else {
+                issue(path, "name", "is missing")
+                return nil
+            }
+            guard let location = object["in"] as? String, ["path", "query", "header"].contains(location) else {
+                issue(path, "in", "\(object["in"] ?? "(none)") is not checked (only path, query and header parameters are)")
+                return nil
+            }
+            let required = object["required"] ?? false
+            if !(required is Bool) { issue(path, "required", "\(required) is not true or false") }
+            guard let raw = object["schema"] else {
+                issue(path, "schema", "is missing, so the parameter would not be checked")
+                return nil
+            }
+            let schema = compile(raw, at: path + "/schema")
+            if !schema.types.isDisjoint(with: ["array", "object"]) {
+                issue(path + "/schema", "type", "\(schema.types.sorted()) is not checked on a parameter (one string, number, integer or boolean is)")
+            }
+            return Parameter(name: name, location: location, required: required as? Bool ?? false, schema: schema)
+        }
+
+        func requestBodyComponent(_ name: String) -> Schema? {
+            if let done = compiledRequestBodies[name] { return done }
+            let schema = requestBodyObject(requestBodyComponents[name] as Any, at: Self.pointer("#/components/requestBodies", name))
+            compiledRequestBodies[name] = .some(schema)
+            return schema
+        }
+
+        /// The schema a request body is checked against: one for its JSON media types.
+        func requestBody(_ raw: Any?, at path: String) -> Schema? {
+            guard let raw else { return nil }
+            if let object = raw as? [String: Any], let reference = object["$ref"] {
+                guard let name = Self.componentName(reference, prefix: "#/components/requestBodies/", in: requestBodyComponents) else {
+                    issue(path, "$ref", "\(reference) does not name a request body in #/components/requestBodies")
+                    return nil
+                }
+                return requestBodyComponent(name)
+            }
+            return requestBodyObject(raw, at: path)
+        }
+
+        private func requestBodyObject(_ raw: Any, at path: String) -> Schema? {
+            guard let object = raw as? [String: Any], let content = object["content"] as? [String: Any] else {
+                issue(path, "content", "is missing")
+                return nil
+            }
+            var chosen: (schema: Any, path: String)?
+            for type in content.keys.sorted() {
+                let at = Self.pointer(path + "/content", type)
+                guard Self.jsonMediaTypes.contains(type) else {
+                    issue(at, "content", "\(type) bodies are not checked (only \(Self.jsonMediaTypes.sorted().joined(separator: " and ")) are)")
+                    continue
+                }
+                guard let media = content[type] as? [String: Any], let schema = media["schema"] else {
+                    issue(at, "schema", "is missing, so the body would not be checked")
+                    continue
+                }
+                for key in media.keys.sorted() where key != "schema" && key != "example" && key != "examples" && !key.hasPrefix("x-") {
+                    issue(at, key, "is not supported on a request body")
+                }
+                if let first = chosen {
+                    if !Self.same(first.schema, schema) {
+                        issue(at + "/schema", "schema", "differs from \(first.path); every JSON media type is checked against one schema")
+                    }
+                } else {
+                    chosen = (schema, at + "/schema")
+                }
+            }
+            return chosen.map { compile($0.schema, at: $0.path) }
+        }
+
+        /// Response bodies are not checked, but their schemas share the components: they are
+        /// held to the same vocabulary.
+        func responses(_ raw: Any?, at path: String) {
+            guard let responses = raw as? [String: Any] else { return }
+            for code in responses.keys.sorted() { response(responses[code], at: Self.pointer(path, code)) }
+        }
+
+        func response(_ raw: Any?, at path: String) {
+            guard let object = raw as? [String: Any], object["$ref"] == nil else { return }
+            headers(object["headers"], at: path + "/headers")
+            let content = object["content"] as? [String: Any] ?? [:]
+            for type in content.keys.sorted() {
+                if let media = content[type] as? [String: Any], let schema = media["schema"] {
+                    _ = compile(schema, at: Self.pointer(path + "/content", type) + "/schema")
+                }
+            }
+        }
+
+        func headers(_ raw: Any?, at path: String) {
+            guard let headers = raw as? [String: Any] else { return }
+            for name in headers.keys.sorted() {
+                guard let header = headers[name] as? [String: Any], header["$ref"] == nil, let schema = header["schema"] else { continue }
+                _ = compile(schema, at: Self.pointer(path, name) + "/schema")
+            }
+        }
+
+        /// Structural equality of two YAML values.
+        static func same(_ a: Any, _ b: Any) -> Bool {
+            switch (a, b) {
+            case (let a as [String: Any], let b as [String: Any]):
+                return a.count == b.count && a.allSatisfy { key, value in b[key].map { same(value, $0) } ?? false }
+            case (let a as [Any], let b as [Any]):
+                return a.count == b.count && zip(a, b).allSatisfy { same($0, $1) }
+            case (let a as Bool, let b as Bool): return a == b
+            case (let a as String, let b as String): return a == b
+            case (let a as Int, let b as Int): return a == b
+            case (let a as Double, let b as Double): return a == b
+            case (is NSNull, is NSNull): return true
+            default: return false
             }
         }
     }
 }
 
-/// The string formats the contract uses.
+/// The string formats checked (any other format in the contract is an error at start-up).
 enum Formats {
-    static func accepts(_ format: String, _ text: String) -> Bool {
+    enum Format: String, CaseIterable, Sendable {
+        case uuid
+        case date
+        case dateTime = "date-time"
+    }
+
+    static func accepts(_ format: Format, _ text: String) -> Bool {
         switch format {
-        case "uuid": return UUID(uuidString: text) != nil
-        case "date": return LocalDateCheck.valid(text)
-        case "date-time": return Timestamps.parse(text) != nil
-        default: return true
+        case .uuid: return UUID(uuidString: text) != nil
+        case .date: return LocalDateCheck.valid(text)
+        case .dateTime: return Timestamps.parse(text) != nil
         }
     }
 
-    static func message(_ format: String) -> String {
+    static func message(_ format: Format) -> String {
         switch format {
-        case "uuid": return "is not a UUID"
-        case "date": return "is not a date (YYYY-MM-DD)"
-        case "date-time": return "is not an RFC 3339 timestamp (2026-11-23T08:00:00Z)"
-        default: return "is not a valid \(format)"
+        case .uuid: return "is not a UUID"
+        case .date: return "is not a date (YYYY-MM-DD)"
+        case .dateTime: return "is not an RFC 3339 timestamp (2026-11-23T08:00:00Z)"
         }
     }
 }

@@ -27,7 +27,13 @@ struct RequestValidationMiddleware: RouterMiddleware {
             } catch let error as HTTPError where error.status == .contentTooLarge {
                 throw Problem.contentTooLarge(limit: maxBytes)
             }
-            bytes = Array(buffer.readableBytesView)
+            let body = Array(buffer.readableBytesView)
+            // A member named twice would be checked with one value and stored with the other.
+            if let field = JSONMemberCheck.firstRepeatedMember(in: body) {
+                throw Problem.badRequest(
+                    "\(field): is given more than once", errors: [Problem.FieldError(field: field, message: "is given more than once")])
+            }
+            bytes = body
             request.body = RequestBody(buffer: buffer)
         }
         let parameters = context.parameters
