@@ -1,22 +1,32 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// Layers (each imports only what is below it; see docs/ARCHITECTURE.md):
+// Layers (each imports only what is below it; see docs/ARCHITECTURE.md). `scripts/test` builds
+// with `--explicit-target-dependency-import-check error`, so a target that imports a module it
+// does not list below fails to build: the HTTP layer cannot reach the repositories or libpq.
 //
 //   crm (executable: CLI)
-//    └─ CRMAPI            HTTP: Hummingbird routes generated from openapi.yaml, middleware
-//        └─ CRMServices   domain services: use cases in transactions over repositories
-//            ├─ CRMStore  repositories + migrations (SQL lives here)
-//            └─ JobQueue  durable jobs on PostgreSQL: enqueue in a transaction, workers, schedules
+//    └─ CRMApp              the process: configuration, wiring, the server and the worker
+//        ├─ CRMAPI          HTTP: Hummingbird routes generated from openapi.yaml, middleware
+//        │   └─ CRMContract the contract's generated types (shared with CRMClient)
+//        └─ CRMServices     domain services: use cases in transactions over repositories
+//            ├─ CRMStore    repositories + migrations (SQL lives here)
+//            └─ JobQueue    durable jobs on PostgreSQL: enqueue in a transaction, workers, schedules
 //                └─ PostgresClient   libpq connection, pool, rows, LISTEN/NOTIFY
 //                    └─ CLibPQ       system library over libpq-fe.h
 //   CRMDomain: pure business rules and types (no I/O), used by every layer above the client.
+//   CRMClient: a typed Swift client generated from the same contract, for integrators (and the
+//   API tests).
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+
+/// Targets made of generated code keep the compiler's default import visibility (the generator
+/// writes `public import` lines the upcoming feature would flag in every file).
+let generatedSwiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 /// Test targets keep implicit member imports (test files import broadly).
 let testSwiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
@@ -25,7 +35,8 @@ let package = Package(
     name: "dealer-crm",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "crm", targets: ["crm"])
+        .executable(name: "crm", targets: ["crm"]),
+        .library(name: "CRMClient", targets: ["CRMClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -41,6 +52,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -100,32 +112,68 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The contract (openapi.yaml, also served at /openapi.yaml) and the types generated from it.
+        .target(
+            name: "CRMContract",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: generatedSwiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         .target(
             name: "CRMAPI",
             dependencies: [
                 "CRMServices",
-                "JobQueue",
-                "CRMStore",
                 "CRMDomain",
-                "PostgresClient",
+                "CRMContract",
+                "JobQueue",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
+            name: "CRMApp",
+            dependencies: [
+                "CRMAPI",
+                "CRMServices",
+                "CRMStore",
+                "CRMDomain",
+                "JobQueue",
+                "PostgresClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A typed client generated from openapi.yaml, for Swift integrators and the API tests.
+        .target(
+            name: "CRMClient",
+            dependencies: [
+                "CRMContract",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            swiftSettings: generatedSwiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
         .executableTarget(
             name: "crm",
             dependencies: [
+                "CRMApp",
                 "CRMAPI",
                 "CRMServices",
+                "CRMDomain",
                 "JobQueue",
                 "CRMStore",
                 "PostgresClient",
@@ -179,8 +227,10 @@ let package = Package(
         .testTarget(
             name: "CRMAPITests",
             dependencies: [
-                "CRMAPI", "CRMServices", "CRMStore", "JobQueue", "PostgresClient", "CRMTestSupport",
+                "CRMApp", "CRMAPI", "CRMClient", "CRMContract", "CRMServices", "CRMStore", "CRMDomain", "JobQueue",
+                "PostgresClient", "CRMTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
             swiftSettings: testSwiftSettings
         ),

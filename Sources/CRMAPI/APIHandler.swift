@@ -1,35 +1,48 @@
+import CRMContract
+import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
-import Logging
 import OpenAPIRuntime
-import PostgresClient
 
 /// Implements the generated `APIProtocol`: one method per operation in `openapi.yaml`. The
 /// operations live in extensions in one folder per domain (`Tenancy/`, `Customers/`,
 /// `Vehicles/`, ...); each maps the typed input to a domain service call and the result to a typed
-/// output. Errors are thrown (`Problem`, `ServiceError`, `ValidationErrors`) and rendered as
-/// problem+json by the middleware.
+/// output. Errors are thrown (`Problem`, `ServiceError`, `ValidationErrors`, `RuleViolation`)
+/// and rendered as problem+json by the middleware.
 struct APIHandler: APIProtocol {
-    let dependencies: AppDependencies
+    let services: DomainServices
+    let operations: OperationsService
     /// The contract served at `GET /openapi.yaml`, read once from the bundled resource.
     let contract: String
     /// The contract's constraints, checked on every request before a handler runs.
     let contractValidator: ContractValidator
 
-    var services: DomainServices { dependencies.services }
-
-    init(dependencies: AppDependencies) throws {
-        self.dependencies = dependencies
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
-            throw ContractError.missing
-        }
-        self.contract = try String(contentsOf: url, encoding: .utf8)
+    init(services: DomainServices, operations: OperationsService) throws {
+        self.services = services
+        self.operations = operations
+        self.contract = try Contract.yaml()
         self.contractValidator = try ContractValidator(contract: contract)
     }
 
-    enum ContractError: Error, CustomStringConvertible {
-        case missing
-        var description: String { "openapi.yaml is missing from the service's resources" }
+    /// The caller of the current request (the authentication middleware put it there), at the
+    /// services' clock.
+    func context() throws -> CallContext {
+        let scope = RequestScope.now
+        guard let principal = scope.principal else { throw Problem.unauthorized("An API key is required.") }
+        return services.context(for: principal, requestID: scope.requestID)
+    }
+
+    /// `limit` (1-200, default 50) and `cursor` (one this service signed; anything else is a 400).
+    func pageRequest(limit: Int?, cursor: String?) async throws -> PageRequest {
+        let size = limit ?? 50
+        guard (1...200).contains(size) else { throw Problem.unprocessable(field: "limit", "must be between 1 and 200") }
+        guard let cursor else { return PageRequest(limit: size, cursor: nil) }
+        return PageRequest(limit: size, cursor: try await services.cursors.decode(cursor))
+    }
+
+    /// The next page's cursor as clients get it (signed), or nil on the last page.
+    func nextCursor<T>(_ page: Page<T>) async throws -> String? {
+        guard let next = page.nextCursor else { return nil }
+        return try await services.cursors.encode(next)
     }
 }

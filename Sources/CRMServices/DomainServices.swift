@@ -1,3 +1,4 @@
+public import CRMDomain
 public import JobQueue
 public import Logging
 public import PostgresClient
@@ -5,24 +6,46 @@ public import PostgresClient
 /// Every domain service of the process, built once and shared by the HTTP layer, the worker and
 /// the command line.
 public struct DomainServices: Sendable {
+    /// Where business time comes from (the system clock in production).
+    public let clock: any BusinessClock
+    public let modules: [DomainModule]
     public let access: AccessService
     public let staff: StaffService
     public let customers: CustomerService
+    public let customer360: Customer360Service
     public let vehicles: VehicleService
     /// Enqueues background work, inside a use case's transaction when it is part of one.
     public let queue: JobQueue
     public let jobs: JobService
     public let leads: LeadService
+    /// Signs and reads the list cursors clients get.
+    public let cursors: CursorCodec
+    /// Stored responses for `Idempotency-Key` replays.
+    public let idempotency: IdempotencyService
 
-    /// - Parameter customer360Sections: the sections other domains contribute to the customer
-    ///   360 view.
-    public init(pool: PostgresPool, logger: Logger, customer360Sections: [any Customer360SectionProvider] = []) {
-        access = AccessService(pool: pool, logger: logger)
-        staff = StaffService(pool: pool, access: access)
-        customers = CustomerService(pool: pool, access: access, sections: customer360Sections + [Leads360Section(access: access)])
-        vehicles = VehicleService(pool: pool, access: access)
-        queue = JobQueue(pool: pool, logger: logger)
-        jobs = JobService(pool: pool, access: access, queue: queue)
-        leads = LeadService(pool: pool, access: access, customers: customers, vehicles: vehicles, queue: queue)
+    public init(
+        pool: PostgresPool, logger: Logger, clock: any BusinessClock = SystemClock(), modules: [DomainModule] = DomainModule.all
+    ) {
+        self.clock = clock
+        self.modules = modules
+        let access = AccessService(pool: pool, logger: logger, clock: clock)
+        let queue = JobQueue(pool: pool, logger: logger)
+        let kit = ServiceKit(
+            pool: pool, access: access, queue: queue, clock: clock, useCases: UseCaseRunner(pool: pool, access: access, queue: queue))
+        self.access = access
+        self.queue = queue
+        staff = StaffService(kit)
+        customers = CustomerService(kit)
+        vehicles = VehicleService(kit)
+        jobs = JobService(kit)
+        leads = LeadService(kit, customers: customers, vehicles: vehicles)
+        customer360 = Customer360Service(kit, sections: modules.compactMap { $0.customer360?(kit) })
+        cursors = CursorCodec(pool: pool)
+        idempotency = IdempotencyService(pool: pool)
+    }
+
+    /// A call context for a caller of the HTTP API (or the command line) at this process's clock.
+    public func context(for principal: Principal, requestID: String?) -> CallContext {
+        CallContext(principal: principal, requestID: requestID, clock: clock)
     }
 }

@@ -109,6 +109,9 @@ public struct JobRecord: Sendable {
 
     /// Errors kept per job: the most recent ones.
     public static let maxKeptErrors = 20
+
+    /// The arguments as JSON text.
+    public var argumentsJSON: String { args.raw }
 }
 
 /// What `enqueue` did.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMAPI
+import CRMApp
 import CRMDomain
 import CRMServices
 import Foundation
@@ -79,7 +80,7 @@ struct Keys: AsyncParsableCommand {
             var dealerID: UUID?
             if let dealer {
                 guard let id = UUID(uuidString: dealer) else { throw ValidationError("--dealer must be a UUID") }
-                guard let found = try await access.dealerForBootstrap(id) else { throw ValidationError("no dealer \(dealer)") }
+                guard let found = try await access.dealer(id, in: pool) else { throw ValidationError("no dealer \(dealer)") }
                 groupID = found.groupID
                 dealerID = id
             } else {

@@ -1,4 +1,5 @@
 import CRMAPI
+import CRMApp
 import Foundation
 import Logging
 import Synchronization

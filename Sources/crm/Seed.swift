@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMAPI
+import CRMApp
 import CRMDomain
 import CRMServices
 import Foundation
@@ -47,7 +48,7 @@ struct Seed: AsyncParsableCommand {
                 groupID: group.id, dealerID: dealer.id, role: .admin, name: "demo admin", staffID: nil, expiresAt: nil,
                 createdBy: nil)
             keyLines.append("\(fields.name) admin\t\(admin)")
-            let context = CallContext(principal: adminRecord.principal, requestID: "seed")
+            let context = services.context(for: adminRecord.principal, requestID: "seed")
             var consultants: [StaffMember] = []
             for (name, function) in [("李明", StaffFunction.sales), ("王芳", .sales), ("张伟", .sales), ("刘洋", .service), ("陈静", .crm), ("赵强", .manager)] {
                 let member = try await services.staff.create(
@@ -114,7 +115,7 @@ struct Seed: AsyncParsableCommand {
         _ services: DomainServices, context: CallContext, consultants: [StaffMember], brands: [String],
         generator: inout SeededGenerator
     ) async throws {
-        let today = LocalDate(Date(), in: TimeZone(identifier: "Asia/Shanghai") ?? .gmt)
+        let today = LocalDate(services.clock.now, in: DealerFields.defaultZone)
         let results = ["客户对价格有顾虑，约周末到店", "已发送配置单，等待回复", "约了试驾", "家人还在商量", "对比竞品中", "询问贷款方案"]
         var phones = Set<String>()
         for number in 0..<leads {
@@ -151,7 +152,8 @@ struct Seed: AsyncParsableCommand {
             }
             if number % 17 == 4 {
                 _ = try await services.leads.declareLoss(
-                    lead.id, reason: .boughtCompetitor, competitor: "奥迪 A4L", note: nil, expectedVersion: nil, context: context)
+                    lead.id, .init(reason: .boughtCompetitor, competitor: "奥迪 A4L", note: nil), expectedVersion: nil,
+                    context: context)
             } else if number % 13 == 1 {
                 let vin = Demo.vin(brand: brand, year: today.year, generator: &generator)
                 _ = try await services.leads.convert(
@@ -181,7 +183,7 @@ struct Seed: AsyncParsableCommand {
         // Readings every 5-8 months at 800-1,600 km a month until today.
         var date = delivered
         var km = Int.random(in: 5...30, using: &generator)
-        let today = LocalDate(Date(), in: TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt)
+        let today = LocalDate(services.clock.now, in: DealerFields.defaultZone)
         while true {
             let months = Int.random(in: 5...8, using: &generator)
             let next = date.adding(months: months)

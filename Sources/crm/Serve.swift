@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import CRMAPI
+import CRMApp
 import CRMServices
 import CRMStore
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMAPI
+import CRMApp
 import Foundation
 import Logging
 import PostgresClient

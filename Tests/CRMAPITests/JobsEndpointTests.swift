@@ -1,4 +1,5 @@
 import CRMAPI
+import CRMApp
 import CRMServices
 import CRMTestSupport
 import Foundation

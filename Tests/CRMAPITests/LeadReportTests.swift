@@ -163,4 +163,73 @@ struct LeadReportTests {
             #expect(try await client.call(.get, "/v1/reports/leads?from=2026-10-01", key: desk.manager).status == .unprocessableContent)
         }
     }
+
+    @Test("merged duplicates are counted apart; channel share and competitor shares match the hand count")
+    func duplicatesAndShares() async throws {
+        try await withApp { (app: TestApp) in
+            let desk = try await LeadDesk.make(app, names: ["c1", "c2"])
+            let consultants = desk.consultants.compactMap(UUID.init(uuidString:))
+            try await Self.load(app.pool, dealer: desk.tenants.dealerA, consultants: consultants)
+            let byChannel = try await app.client.call(.get, "/v1/reports/leads?from=2026-10-01&to=2026-10-31&group_by=channel", key: desk.manager)
+            #expect(byChannel.status == .ok, "\(byChannel.text)")
+            var merged: [String: Int] = [:]
+            var share: [String: Double] = [:]
+            for row in (byChannel["rows"] as? [[String: Any]]) ?? [] {
+                let key = row["key"] as? String ?? "-"
+                merged[key] = row["duplicates_merged"] as? Int
+                share[key] = row["share_of_new_leads"] as? Double
+            }
+            // L10 (online, 6 October) was merged: not a new lead, but visible as a merged duplicate.
+            #expect(merged == ["showroom": 0, "online": 1, "referral": 0])
+            // New leads: showroom L2, online L3 and L4, referral L5.
+            #expect(share == ["showroom": 0.25, "online": 0.5, "referral": 0.25])
+            let totals = byChannel["totals"] as? [String: Any] ?? [:]
+            #expect(totals["duplicates_merged"] as? Int == 1)
+            #expect(totals["share_of_new_leads"] as? Double == 1.0)
+            // The base at the period's end: L1 and L2 (3系), L5 (no series), L9 (5系); only L2
+            // considers a competitor (Audi A4L); L3's Benz C was won, so it left the base.
+            let competitors = (byChannel["competitors"] as? [[String: Any]]) ?? []
+            #expect(competitors.count == 2)
+            #expect(competitors.first?["series"] == nil)
+            #expect(competitors.first?["competitor_model"] as? String == "Audi A4L")
+            #expect(competitors.first?["prospects"] as? Int == 1)
+            #expect(competitors.first?["share"] as? Double == 0.25)
+            #expect(competitors.last?["series"] as? String == "3系")
+            #expect(competitors.last?["competitor_model"] as? String == "Audi A4L")
+            #expect(competitors.last?["share"] as? Double == 0.5)
+            // By consultant: L10 was c2's.
+            let byConsultant = try await app.client.call(.get, "/v1/reports/leads?from=2026-10-01&to=2026-10-31&group_by=consultant", key: desk.manager)
+            let c2 = ((byConsultant["rows"] as? [[String: Any]]) ?? []).first { $0["key"] as? String == desk.consultants[1] }
+            #expect(c2?["duplicates_merged"] as? Int == 1)
+        }
+    }
+
+    @Test("a company lead with a landline written the usual way is qualified without a gender")
+    func companyLandline() async throws {
+        try await withApp { (app: TestApp) in
+            let desk = try await LeadDesk.make(app)
+            let lead = try await app.client.call(
+                .post, "/v1/leads", key: desk.consultantKeys[0],
+                json: [
+                    "surname": "周", "phone": "021-5888-1234", "party": "company", "company_name": "上海浦东物流有限公司",
+                    "customer_type": "additional", "current_brand": "Buick", "current_model": "GL8", "interest_series": "5系",
+                    "interest_model": "530Li", "intended_purchase_date": shanghaiDate(days: 60), "channel": "key_account",
+                ])
+            #expect(lead.status == .created, "\(lead.text)")
+            #expect(lead["phone"] as? String == "+862158881234")
+            #expect(lead["missing_fields"] as? [String] == ["contact_plan"])
+            let planned = try await app.client.call(
+                .post, "/v1/leads/\(lead.id)/follow-ups", key: desk.consultantKeys[0],
+                json: ["channel": "phone", "result": "车队采购负责人约下周来店", "next_contact_date": shanghaiDate(days: 7)])
+            #expect((planned["lead"] as? [String: Any])?["qualified"] as? Bool == true)
+            // The stored flag the KPIs count agrees.
+            let stored = try await app.pool.queryFirst("SELECT qualified FROM leads WHERE id = \(UUID(uuidString: lead.id)!)")?.decode(0, as: Bool.self)
+            #expect(stored == true)
+            // The same number in another spelling is the same prospect.
+            let again = try await app.client.call(
+                .post, "/v1/leads", key: desk.manager, json: ["surname": "周", "phone": "(021) 5888 1234", "channel": "online"])
+            #expect(again.status == .conflict)
+            #expect(again["existing_id"] as? String == lead.id)
+        }
+    }
 }

@@ -43,9 +43,9 @@ func leadBody(phone: String, series: String = "3系", intended: String = "2027-0
     return body
 }
 
-/// The dealer's date today in Shanghai, shifted by `days`.
-func shanghaiDate(days: Int = 0) -> String {
-    LocalDate(Date(), in: TimeZone(identifier: "Asia/Shanghai")!).adding(days: days).description
+/// The dealer's date in Shanghai at `instant` (default: now), shifted by `days`.
+func shanghaiDate(days: Int = 0, from instant: Date = Date()) -> String {
+    LocalDate(instant, in: TimeZone(identifier: "Asia/Shanghai")!).adding(days: days).description
 }
 
 func sql(_ pool: PostgresPool, _ query: PostgresQuery) async throws {

@@ -1,4 +1,5 @@
 import CRMAPI
+import CRMApp
 import CRMTestSupport
 import Foundation
 import HTTPTypes

@@ -1,4 +1,5 @@
 import CRMAPI
+import CRMApp
 import CRMDomain
 import CRMServices
 import CRMStore
@@ -52,12 +53,15 @@ func testConfiguration(databaseURL: String, extra: [String: String] = [:]) throw
     return try ServiceConfiguration(environment: environment)
 }
 
-/// What a test gets: a client to the app, the pool and services behind it, its database.
+/// What a test gets: a client to the app, the pool and services behind it, its database, and the
+/// clock business time comes from (it starts at the real time and moves only when the test moves
+/// it).
 struct TestApp: Sendable {
     let client: any TestClientProtocol
     let pool: PostgresPool
     let services: DomainServices
     let database: TestDatabase
+    let clock: SettableClock
 }
 
 /// Runs `body` against the app built on a fresh migrated database (or one on `adminURL`).
@@ -70,13 +74,14 @@ func withApp<T>(
         let configuration = try testConfiguration(databaseURL: database.url, extra: environment)
         let pool = PostgresPool(configuration: configuration.poolConfiguration(), logger: logs.logger())
         defer { pool.shutdownNow() }
-        let services = DomainServices(pool: pool, logger: logs.logger())
+        let clock = SettableClock(Date())
+        let services = DomainServices(pool: pool, logger: logs.logger(), clock: clock)
         let dependencies = AppDependencies(
             pool: pool, migrator: Migrator(migrations: try Migration.bundled(), logger: logs.logger()), services: services,
             logger: logs.logger())
         let app = try buildApplication(configuration: configuration, dependencies: dependencies)
         return try await app.test(testing) { client in
-            try await body(TestApp(client: client, pool: pool, services: services, database: database))
+            try await body(TestApp(client: client, pool: pool, services: services, database: database, clock: clock))
         }
     }
 }

@@ -1,3 +1,4 @@
+import CRMContract
 import CRMDomain
 import CRMServices
 import Foundation

@@ -1,6 +1,6 @@
+import CRMContract
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 import OpenAPIRuntime
 
@@ -9,13 +9,13 @@ extension APIHandler {
     func listCustomers(_ input: Operations.ListCustomers.Input) async throws -> Operations.ListCustomers.Output {
         let query = input.query
         let page = try await services.customers.list(
-            filter: CustomerRepository.Filter(
+            filter: CustomerFilter(
                 phone: query.phone, namePrefix: query.name, plate: query.plate, vin: query.vin, tag: query.tag,
                 kind: try query.kind.map { try Input.convert($0) }),
             dealerFilter: try Input.id(query.dealerId, field: "dealer_id"),
-            page: try Input.page(limit: query.limit, cursor: query.cursor), context: try Input.context())
+            page: try await pageRequest(limit: query.limit, cursor: query.cursor), context: try context())
         return .ok(
-            .init(body: .json(.init(data: try page.items.map(Components.Schemas.Customer.init), nextCursor: page.nextCursor?.encoded))))
+            .init(body: .json(.init(data: try page.items.map(Components.Schemas.Customer.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createCustomer(_ input: Operations.CreateCustomer.Input) async throws -> Operations.CreateCustomer.Output {
@@ -26,7 +26,7 @@ extension APIHandler {
         }
         let customer = try await services.customers.create(
             try body.fields, dealerID: try Input.id(body.dealerId, field: "dealer_id"), consents: consents,
-            context: try Input.context())
+            context: try context())
         Output.etag(customer.version)
         Output.location("/v1/customers/\(Output.id(customer.id))")
         return .created(.init(body: .json(try .init(customer))))
@@ -34,14 +34,14 @@ extension APIHandler {
 
     func getCustomer(_ input: Operations.GetCustomer.Input) async throws -> Operations.GetCustomer.Output {
         let customer = try await services.customers.get(
-            try Input.pathID(input.path.customerId, "customer"), context: try Input.context())
+            try Input.pathID(input.path.customerId, "customer"), context: try context())
         Output.etag(customer.version)
         return .ok(.init(body: .json(try .init(customer))))
     }
 
     /// JSON merge patch on the writable fields; `If-Match` must name the current version.
     func updateCustomer(_ input: Operations.UpdateCustomer.Input) async throws -> Operations.UpdateCustomer.Output {
-        let context = try Input.context()
+        let context = try context()
         let id = try Input.pathID(input.path.customerId, "customer")
         let expected = try Input.expectedVersion(input.headers.ifMatch)
         let current = try await services.customers.get(id, context: context)
@@ -53,7 +53,7 @@ extension APIHandler {
     }
 
     func deleteCustomer(_ input: Operations.DeleteCustomer.Input) async throws -> Operations.DeleteCustomer.Output {
-        let context = try Input.context()
+        let context = try context()
         let id = try Input.pathID(input.path.customerId, "customer")
         let expected: Int
         if let version = try Input.expectedVersion(input.headers.ifMatch) {
@@ -66,8 +66,8 @@ extension APIHandler {
     }
 
     func getCustomer360(_ input: Operations.GetCustomer360.Input) async throws -> Operations.GetCustomer360.Output {
-        let view = try await services.customers.view360(
-            try Input.pathID(input.path.customerId, "customer"), context: try Input.context())
+        let view = try await services.customer360.view(
+            try Input.pathID(input.path.customerId, "customer"), context: try context())
         return .ok(
             .init(
                 body: .json(
@@ -84,23 +84,23 @@ extension APIHandler {
     func listCustomerAudit(_ input: Operations.ListCustomerAudit.Input) async throws -> Operations.ListCustomerAudit.Output {
         let page = try await services.customers.auditTrail(
             customerID: try Input.pathID(input.path.customerId, "customer"),
-            page: try Input.page(limit: input.query.limit, cursor: input.query.cursor), context: try Input.context())
+            page: try await pageRequest(limit: input.query.limit, cursor: input.query.cursor), context: try context())
         return .ok(
             .init(
                 body: .json(
-                    .init(data: try page.items.map(Components.Schemas.AuditEvent.init), nextCursor: page.nextCursor?.encoded))))
+                    .init(data: try page.items.map(Components.Schemas.AuditEvent.init), nextCursor: try await nextCursor(page)))))
     }
 
     func eraseCustomer(_ input: Operations.EraseCustomer.Input) async throws -> Operations.EraseCustomer.Output {
         let customer = try await services.customers.erase(
-            try Input.pathID(input.path.customerId, "customer"), context: try Input.context())
+            try Input.pathID(input.path.customerId, "customer"), context: try context())
         Output.etag(customer.version)
         return .ok(.init(body: .json(try .init(customer))))
     }
 
     func listConsents(_ input: Operations.ListConsents.Input) async throws -> Operations.ListConsents.Output {
         let states = try await services.customers.consents(
-            customerID: try Input.pathID(input.path.customerId, "customer"), context: try Input.context())
+            customerID: try Input.pathID(input.path.customerId, "customer"), context: try context())
         return .ok(.init(body: .json(.init(data: try states.map(Components.Schemas.ConsentState.init)))))
     }
 
@@ -111,7 +111,7 @@ extension APIHandler {
             .init(
                 channel: try Input.convert(body.channel), status: try Input.convert(body.status),
                 source: try Input.convert(body.source), effectiveAt: body.effectiveAt, note: body.note),
-            context: try Input.context())
+            context: try context())
         return .created(.init(body: .json(try .init(event))))
     }
 
@@ -120,19 +120,24 @@ extension APIHandler {
     {
         let page = try await services.customers.consentHistory(
             customerID: try Input.pathID(input.path.customerId, "customer"),
-            page: try Input.page(limit: input.query.limit, cursor: input.query.cursor), context: try Input.context())
+            page: try await pageRequest(limit: input.query.limit, cursor: input.query.cursor), context: try context())
         return .ok(
             .init(
                 body: .json(
-                    .init(data: try page.items.map(Components.Schemas.ConsentEvent.init), nextCursor: page.nextCursor?.encoded))))
+                    .init(data: try page.items.map(Components.Schemas.ConsentEvent.init), nextCursor: try await nextCursor(page)))))
     }
 }
 
-/// Renders the sections other domains contribute to the 360 view. Each domain adds its mapping
-/// here as one entry when its section lands in the contract.
+/// Renders the sections other domains contribute to the 360 view: one case per domain, an
+/// exhaustive switch (a new section that is not rendered does not compile).
 enum Customer360Sections {
-    static func render(_ sections: [String: any Sendable]) throws -> Components.Schemas.Customer360Sections {
-        Components.Schemas.Customer360Sections(
-            leads: try (sections[Leads360Section.sectionName] as? [LeadView])?.map(Components.Schemas.Lead.init))
+    static func render(_ sections: [Customer360Section]) throws -> Components.Schemas.Customer360Sections {
+        var rendered = Components.Schemas.Customer360Sections()
+        for section in sections {
+            switch section {
+            case .leads(let views): rendered.leads = try views.map(Components.Schemas.Lead.init)
+            }
+        }
+        return rendered
     }
 }

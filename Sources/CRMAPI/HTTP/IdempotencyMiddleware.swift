@@ -1,11 +1,10 @@
 import CRMDomain
-import CRMStore
+import CRMServices
 import Crypto
 import Foundation
 import Hummingbird
 import HTTPTypes
 import NIOCore
-import PostgresClient
 
 extension HTTPField.Name {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
@@ -20,8 +19,7 @@ extension HTTPField.Name {
 /// the calling API key.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = CRMRequestContext
-    let pool: PostgresPool
-    let repository = IdempotencyRepository()
+    let idempotency: IdempotencyService
     /// Response headers replayed with the body.
     static let replayedHeaders: [HTTPField.Name] = [.contentType, .location, .eTag]
 
@@ -37,9 +35,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw Problem.unprocessable(field: "Idempotency-Key", "must be 1 to 255 printable ASCII characters")
         }
         let hash = Self.requestHash(method: request.method.rawValue, path: request.uri.path, body: RequestScope.now.body)
-        let owner = principal.dealerID ?? principal.groupID
+        let claimed = IdempotencyService.Key(principal: principal, value: key)
 
-        switch try await repository.claim(ownerID: owner, apiKeyID: principal.keyID, key: key, requestHash: hash, in: pool) {
+        switch try await idempotency.claim(claimed, requestHash: hash) {
         case .replay(let stored):
             var headers = HTTPFields()
             for (name, value) in stored.headers {
@@ -62,11 +60,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            try? await repository.release(ownerID: owner, apiKeyID: principal.keyID, key: key, in: pool)
+            try? await idempotency.release(claimed)
             throw error
         }
         guard (200..<300).contains(response.status.code) else {
-            try? await repository.release(ownerID: owner, apiKeyID: principal.keyID, key: key, in: pool)
+            try? await idempotency.release(claimed)
             return response
         }
         // A single buffer by now (`ResponseFinishingMiddleware`).
@@ -76,9 +74,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
         for name in Self.replayedHeaders {
             if let value = response.headers[name] { headers[name.canonicalName] = value }
         }
-        try await repository.complete(
-            ownerID: owner, apiKeyID: principal.keyID, key: key,
-            response: .init(status: response.status.code, headers: headers, body: collector.sink.bytes), in: pool)
+        try await idempotency.complete(
+            claimed, response: StoredResponse(status: response.status.code, headers: headers, body: collector.sink.bytes))
         var replayable = response
         replayable.body = .init(byteBuffer: ByteBuffer(bytes: collector.sink.bytes))
         return replayable

@@ -10,11 +10,11 @@ public func bootstrapMetrics() {
     PrometheusExporter.bootstrapOnce()
 }
 
-enum PrometheusExporter {
+public enum PrometheusExporter {
     static let registry = PrometheusCollectorRegistry()
     private static let bootstrapped = Mutex(false)
 
-    static func bootstrapOnce() {
+    public static func bootstrapOnce() {
         bootstrapped.withLock { done in
             guard !done else { return }
             var factory = PrometheusMetricsFactory(registry: registry)
@@ -28,7 +28,8 @@ enum PrometheusExporter {
         }
     }
 
-    static func render() -> String {
+    /// The registry in the Prometheus text format.
+    public static func render() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

@@ -1,6 +1,6 @@
+import CRMContract
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 
 extension Components.Schemas.Lead {
@@ -32,7 +32,7 @@ extension Components.Schemas.Lead {
             sale: lead.sale.map {
                 .init(
                     vehicleId: Output.id($0.vehicleID), customerId: Output.id($0.customerID),
-                    price: .init(amount: $0.priceMinor, currency: $0.currency), deliveryDate: $0.deliveryDate.description,
+                    price: .init(amount: $0.price.amountMinor, currency: $0.price.currency), deliveryDate: $0.deliveryDate.description,
                     wonAt: $0.wonAt)
             },
             mergedInto: lead.mergedInto.map(Output.id), createdAt: lead.createdAt, updatedAt: lead.updatedAt,
@@ -60,134 +60,52 @@ extension Components.Schemas.LeadAssignmentRecord {
 }
 
 extension Components.Schemas.LeadReportRow {
-    init(_ row: LeadService.ReportRow) {
+    init(_ row: LeadReportRates.Row) {
         let c = row.counts
         self.init(
-            key: c.key, totalLeads: c.total, newLeads: c.new, consultants: c.consultants, leadsPerConsultant: row.leadsPerConsultant,
+            key: c.key, totalLeads: c.total, newLeads: c.new, duplicatesMerged: c.duplicatesMerged,
+            shareOfNewLeads: row.shareOfNewLeads, consultants: c.consultants, leadsPerConsultant: row.leadsPerConsultant,
             qualified: c.qualified, qualifiedRate: row.qualifiedRate, hot: c.hot, hotShare: row.hotShare,
             consideringCompetitor: c.consideringCompetitor, competitorShare: row.competitorShare, won: c.won, lost: c.lost,
             newWon: c.newWon, conversionRate: row.conversionRate, overdue: c.overdue)
     }
 }
 
-/// The editable fields of a lead as the contract spells them (the create input's core and the
-/// merge target of a PATCH). Enums and dates stay text here and are checked in `fields`, so a
-/// bad value is a 422 naming the field.
-struct LeadWritable: Codable {
-    var surname: String?
-    var name: String?
-    var gender: String?
-    var phone: String?
-    var party: String?
-    var companyName: String?
-    var customerType: String?
-    var currentBrand: String?
-    var currentModel: String?
-    var interestBrand: String?
-    var interestSeries: String?
-    var interestModel: String?
-    var competitorModels: [String]?
-    var intendedPurchaseDate: String?
-    var channel: String
-    var campaign: String?
-    var referrerCustomerId: String?
-    var referrerName: String?
-    var notes: String?
-    var tags: [String]?
+extension Components.Schemas.LeadCompetitorShare {
+    init(_ competitor: LeadReportRates.Competitor) {
+        self.init(
+            series: competitor.count.series, competitorModel: competitor.count.competitorModel,
+            prospects: competitor.count.prospects, share: competitor.share)
+    }
+}
 
-    enum CodingKeys: String, CodingKey {
-        case surname, name, gender, phone, party, channel, campaign, notes, tags
-        case companyName = "company_name"
-        case customerType = "customer_type"
-        case currentBrand = "current_brand"
-        case currentModel = "current_model"
-        case interestBrand = "interest_brand"
-        case interestSeries = "interest_series"
-        case interestModel = "interest_model"
-        case competitorModels = "competitor_models"
-        case intendedPurchaseDate = "intended_purchase_date"
-        case referrerCustomerId = "referrer_customer_id"
-        case referrerName = "referrer_name"
+extension Components.Schemas.LeadInput {
+    /// A stored lead's editable fields, as the merge target of a PATCH (create-only members
+    /// absent; the contract's `LeadPatch` refuses them).
+    init(_ f: LeadFields) throws {
+        self.init(
+            surname: f.surname, name: f.name, phone: f.phone, companyName: f.companyName, currentBrand: f.currentBrand,
+            currentModel: f.currentModel, interestBrand: f.interestBrand, interestSeries: f.interestSeries,
+            interestModel: f.interestModel, campaign: f.campaign, referrerName: f.referrerName, notes: f.notes,
+            gender: try f.gender.map { try Input.convert($0) }, party: try f.party.map { try Input.convert($0) },
+            customerType: try f.customerType.map { try Input.convert($0) }, competitorModels: f.competitorModels,
+            intendedPurchaseDate: f.intendedPurchaseDate?.description, channel: try Input.convert(f.channel),
+            referrerCustomerId: f.referrerCustomerID.map(Output.id), tags: f.tags)
     }
 
-    init(_ f: LeadFields) {
-        surname = f.surname
-        name = f.name
-        gender = f.gender?.rawValue
-        phone = f.phone
-        party = f.party?.rawValue
-        companyName = f.companyName
-        customerType = f.customerType?.rawValue
-        currentBrand = f.currentBrand
-        currentModel = f.currentModel
-        interestBrand = f.interestBrand
-        interestSeries = f.interestSeries
-        interestModel = f.interestModel
-        competitorModels = f.competitorModels
-        intendedPurchaseDate = f.intendedPurchaseDate?.description
-        channel = f.channel.rawValue
-        campaign = f.campaign
-        referrerCustomerId = f.referrerCustomerID.map(Output.id)
-        referrerName = f.referrerName
-        notes = f.notes
-        tags = f.tags
-    }
-
-    init(_ input: Components.Schemas.LeadInput) {
-        surname = input.surname
-        name = input.name
-        gender = input.gender?.rawValue
-        phone = input.phone
-        party = input.party?.rawValue
-        companyName = input.companyName
-        customerType = input.customerType?.rawValue
-        currentBrand = input.currentBrand
-        currentModel = input.currentModel
-        interestBrand = input.interestBrand
-        interestSeries = input.interestSeries
-        interestModel = input.interestModel
-        competitorModels = input.competitorModels
-        intendedPurchaseDate = input.intendedPurchaseDate
-        channel = input.channel.rawValue
-        campaign = input.campaign
-        referrerCustomerId = input.referrerCustomerId
-        referrerName = input.referrerName
-        notes = input.notes
-        tags = input.tags
-    }
-
+    /// The lead's editable fields from the contract's input.
     var fields: LeadFields {
         get throws {
-            var errors: [Problem.FieldError] = []
-            func parse<T: RawRepresentable>(_ text: String?, _ field: String, _ type: T.Type) -> T? where T.RawValue == String {
-                guard let text else { return nil }
-                guard let value = T(rawValue: text) else {
-                    errors.append(.init(field: field, message: "is not one of the allowed values"))
-                    return nil
-                }
-                return value
-            }
-            let gender = parse(gender, "gender", Gender.self)
-            let party = parse(party, "party", LeadParty.self)
-            let customerType = parse(customerType, "customer_type", LeadCustomerType.self)
-            let channel = parse(channel, "channel", LeadChannel.self)
-            var date: LocalDate?
-            if let text = intendedPurchaseDate {
-                date = LocalDate(text)
-                if date == nil { errors.append(.init(field: "intended_purchase_date", message: "is not a date (YYYY-MM-DD)")) }
-            }
-            var referrer: UUID?
-            if let text = referrerCustomerId {
-                referrer = UUID(uuidString: text)
-                if referrer == nil { errors.append(.init(field: "referrer_customer_id", message: "is not a UUID")) }
-            }
-            guard errors.isEmpty, let channel else { throw Problem.unprocessable(errors) }
-            return LeadFields(
-                surname: surname, name: name, gender: gender, phone: phone, party: party, companyName: companyName,
-                customerType: customerType, currentBrand: currentBrand, currentModel: currentModel,
-                interestBrand: interestBrand, interestSeries: interestSeries, interestModel: interestModel,
-                competitorModels: competitorModels ?? [], intendedPurchaseDate: date, channel: channel, campaign: campaign,
-                referrerCustomerID: referrer, referrerName: referrerName, notes: notes, tags: tags ?? [])
+            LeadFields(
+                surname: surname, name: name, gender: try gender.map { try Input.convert($0) }, phone: phone,
+                party: try party.map { try Input.convert($0) }, companyName: companyName,
+                customerType: try customerType.map { try Input.convert($0) }, currentBrand: currentBrand,
+                currentModel: currentModel, interestBrand: interestBrand, interestSeries: interestSeries,
+                interestModel: interestModel, competitorModels: competitorModels ?? [],
+                intendedPurchaseDate: try Input.date(intendedPurchaseDate, field: "intended_purchase_date"),
+                channel: try Input.convert(channel), campaign: campaign,
+                referrerCustomerID: try Input.id(referrerCustomerId, field: "referrer_customer_id"), referrerName: referrerName,
+                notes: notes, tags: tags ?? [])
         }
     }
 }

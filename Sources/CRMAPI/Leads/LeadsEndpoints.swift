@@ -1,6 +1,6 @@
+import CRMContract
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 import OpenAPIRuntime
 
@@ -8,7 +8,7 @@ import OpenAPIRuntime
 extension APIHandler {
     func listLeads(_ input: Operations.ListLeads.Input) async throws -> Operations.ListLeads.Output {
         let query = input.query
-        let filter = LeadRepository.Filter(
+        let filter = LeadFilter(
             status: try query.status.map { try Input.convert($0) }, channel: try query.channel.map { try Input.convert($0) },
             consultantID: try Input.id(query.consultantId, field: "consultant_id"), pool: query.pool,
             temperature: try query.temperature.map { try Input.convert($0) }, qualified: query.qualified,
@@ -17,8 +17,8 @@ extension APIHandler {
             createdBefore: query.createdBefore)
         let page = try await services.leads.list(
             filter: filter, dealerFilter: try Input.id(query.dealerId, field: "dealer_id"),
-            page: try Input.page(limit: query.limit, cursor: query.cursor), context: try Input.context())
-        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.Lead.init), nextCursor: page.nextCursor?.encoded))))
+            page: try await pageRequest(limit: query.limit, cursor: query.cursor), context: try context())
+        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.Lead.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createLead(_ input: Operations.CreateLead.Input) async throws -> Operations.CreateLead.Output {
@@ -28,25 +28,25 @@ extension APIHandler {
                 channel: try Input.convert($0.channel), status: try Input.convert($0.status), source: try Input.convert($0.source))
         }
         let view = try await services.leads.create(
-            try LeadWritable(body).fields, consultantID: try Input.id(body.consultantId, field: "consultant_id"),
-            consents: consents, dealerID: try Input.id(body.dealerId, field: "dealer_id"), context: try Input.context())
+            try body.fields, consultantID: try Input.id(body.consultantId, field: "consultant_id"),
+            consents: consents, dealerID: try Input.id(body.dealerId, field: "dealer_id"), context: try context())
         Output.etag(view.lead.version)
         Output.location("/v1/leads/\(Output.id(view.lead.id))")
         return .created(.init(body: .json(try .init(view))))
     }
 
     func getLead(_ input: Operations.GetLead.Input) async throws -> Operations.GetLead.Output {
-        let view = try await services.leads.get(try Input.pathID(input.path.leadId, "lead"), context: try Input.context())
+        let view = try await services.leads.get(try Input.pathID(input.path.leadId, "lead"), context: try context())
         Output.etag(view.lead.version)
         return .ok(.init(body: .json(try .init(view))))
     }
 
     func updateLead(_ input: Operations.UpdateLead.Input) async throws -> Operations.UpdateLead.Output {
-        let context = try Input.context()
+        let context = try context()
         let id = try Input.pathID(input.path.leadId, "lead")
         let expected = try Input.expectedVersion(input.headers.ifMatch)
         let current = try await services.leads.get(id, context: context).lead
-        let merged = try MergePatch.merge(body: RequestScope.now.body, into: LeadWritable(current.fields))
+        let merged = try MergePatch.merge(body: RequestScope.now.body, into: try Components.Schemas.LeadInput(current.fields))
         let view = try await services.leads.update(
             id, expectedVersion: expected ?? current.version, fields: try merged.fields, context: context)
         Output.etag(view.lead.version)
@@ -56,9 +56,9 @@ extension APIHandler {
     func listLeadFollowUps(_ input: Operations.ListLeadFollowUps.Input) async throws -> Operations.ListLeadFollowUps.Output {
         let page = try await services.leads.followUps(
             leadID: try Input.pathID(input.path.leadId, "lead"),
-            page: try Input.page(limit: input.query.limit, cursor: input.query.cursor), context: try Input.context())
+            page: try await pageRequest(limit: input.query.limit, cursor: input.query.cursor), context: try context())
         return .ok(
-            .init(body: .json(.init(data: try page.items.map(Components.Schemas.FollowUp.init), nextCursor: page.nextCursor?.encoded))))
+            .init(body: .json(.init(data: try page.items.map(Components.Schemas.FollowUp.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createLeadFollowUp(_ input: Operations.CreateLeadFollowUp.Input) async throws -> Operations.CreateLeadFollowUp.Output {
@@ -69,7 +69,7 @@ extension APIHandler {
                 contactedAt: body.contactedAt, channel: try Input.convert(body.channel), result: body.result, notes: body.notes,
                 nextContactDate: try Input.date(body.nextContactDate, field: "next_contact_date"),
                 nextContactAction: body.nextContactAction),
-            context: try Input.context())
+            context: try context())
         Output.etag(view.lead.version)
         return .created(.init(body: .json(.init(followUp: try .init(followUp), lead: try .init(view)))))
     }
@@ -77,11 +77,11 @@ extension APIHandler {
     func listLeadAssignments(_ input: Operations.ListLeadAssignments.Input) async throws -> Operations.ListLeadAssignments.Output {
         let page = try await services.leads.assignments(
             leadID: try Input.pathID(input.path.leadId, "lead"),
-            page: try Input.page(limit: input.query.limit, cursor: input.query.cursor), context: try Input.context())
+            page: try await pageRequest(limit: input.query.limit, cursor: input.query.cursor), context: try context())
         return .ok(
             .init(
                 body: .json(
-                    .init(data: try page.items.map(Components.Schemas.LeadAssignmentRecord.init), nextCursor: page.nextCursor?.encoded))))
+                    .init(data: try page.items.map(Components.Schemas.LeadAssignmentRecord.init), nextCursor: try await nextCursor(page)))))
     }
 
     func assignLead(_ input: Operations.AssignLead.Input) async throws -> Operations.AssignLead.Output {
@@ -100,12 +100,12 @@ extension APIHandler {
         }
         let view = try await services.leads.assign(
             try Input.pathID(input.path.leadId, "lead"), to: target, expectedVersion: try Self.version(input.headers.ifMatch),
-            context: try Input.context())
+            context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
     func claimLead(_ input: Operations.ClaimLead.Input) async throws -> Operations.ClaimLead.Output {
-        let view = try await services.leads.claim(try Input.pathID(input.path.leadId, "lead"), context: try Input.context())
+        let view = try await services.leads.claim(try Input.pathID(input.path.leadId, "lead"), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -113,15 +113,16 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.progress(
             try Input.pathID(input.path.leadId, "lead"), to: try Input.convert(body.status),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try Input.context())
+            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
     func declareLeadLoss(_ input: Operations.DeclareLeadLoss.Input) async throws -> Operations.DeclareLeadLoss.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.declareLoss(
-            try Input.pathID(input.path.leadId, "lead"), reason: try Input.convert(body.reason), competitor: body.competitor,
-            note: body.note, expectedVersion: try Self.version(input.headers.ifMatch), context: try Input.context())
+            try Input.pathID(input.path.leadId, "lead"),
+            .init(reason: try Input.convert(body.reason), competitor: body.competitor, note: body.note),
+            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -129,7 +130,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.decideLoss(
             try Input.pathID(input.path.leadId, "lead"), decision: try Input.convert(body.decision), note: body.note,
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try Input.context())
+            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -137,7 +138,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.merge(
             try Input.pathID(input.path.leadId, "lead"), duplicateID: try Input.id(body.duplicateId, field: "duplicate_id"),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try Input.context())
+            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -154,7 +155,7 @@ extension APIHandler {
             priceMinor: body.price.amount, currency: body.price.currency, deliveryDate: delivery)
         let result = try await services.leads.convert(
             try Input.pathID(input.path.leadId, "lead"), sale: sale, expectedVersion: try Self.version(input.headers.ifMatch),
-            context: try Input.context())
+            context: try context())
         Output.etag(result.lead.lead.version)
         return .ok(
             .init(
@@ -168,20 +169,17 @@ extension APIHandler {
         let query = input.query
         guard let from = try Input.date(query.from, field: "from") else { throw Problem.unprocessable(field: "from", "is required") }
         guard let to = try Input.date(query.to, field: "to") else { throw Problem.unprocessable(field: "to", "is required") }
-        let grouping = try query.groupBy.map { try Input.convert($0, to: LeadReportRepository.Grouping.self) } ?? .channel
-        let rows = try await services.leads.report(
+        let grouping = try query.groupBy.map { try Input.convert($0, to: LeadReportGrouping.self) } ?? .channel
+        let report = try await services.leads.report(
             from: from, to: to, grouping: grouping, dealerFilter: try Input.id(query.dealerId, field: "dealer_id"),
-            context: try Input.context())
-        guard let totals = rows.first(where: \.counts.isTotal) else {
-            throw Problem.serviceUnavailable("The report returned no totals row.")
-        }
+            context: try context())
         return .ok(
             .init(
                 body: .json(
                     .init(
                         from: from.description, to: to.description, groupBy: try Input.convert(grouping),
-                        rows: rows.filter { !$0.counts.isTotal }.map(Components.Schemas.LeadReportRow.init),
-                        totals: .init(totals)))))
+                        rows: report.rows.map(Components.Schemas.LeadReportRow.init), totals: .init(report.totals),
+                        competitors: report.competitors.map(Components.Schemas.LeadCompetitorShare.init)))))
     }
 
     /// An optional `If-Match`: the version it names, nil when absent or `*`.

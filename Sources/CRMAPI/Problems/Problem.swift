@@ -14,6 +14,8 @@ public struct Problem: Error, Sendable, Equatable {
     public var errors: [FieldError]
     /// Extra members (e.g. `existing_id` on a duplicate).
     public var extensions: [String: String]
+    /// Extra members whose value is a list (`allowed_transitions`).
+    public var listExtensions: [String: [String]] = [:]
     public var headers: HTTPFields
 
     public struct FieldError: Sendable, Equatable, Codable {
@@ -86,10 +88,10 @@ public struct Problem: Error, Sendable, Equatable {
     public static func tooManyRequests(_ detail: String) -> Problem {
         Problem(status: .tooManyRequests, slug: "throttled", title: "Too many requests", detail: detail)
     }
-    public static func serviceUnavailable(_ detail: String) -> Problem {
+    public static func serviceUnavailable(_ detail: String, retryAfter: Int = 1) -> Problem {
         Problem(
             status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable", detail: detail,
-            headers: [.retryAfter: "1"])
+            headers: [.retryAfter: String(retryAfter)])
     }
     public static func internalError(requestID: String) -> Problem {
         Problem(
@@ -106,6 +108,9 @@ public struct Problem: Error, Sendable, Equatable {
         if let detail { members.append("\"detail\":\(quote(detail))") }
         if let requestID { members.append("\"request_id\":\(quote(requestID))") }
         for (key, value) in extensions.sorted(by: { $0.key < $1.key }) { members.append("\(quote(key)):\(quote(value))") }
+        for (key, values) in listExtensions.sorted(by: { $0.key < $1.key }) {
+            members.append("\(quote(key)):[" + values.map(quote).joined(separator: ",") + "]")
+        }
         if !errors.isEmpty {
             let list = errors.map { "{\"field\":\(quote($0.field)),\"message\":\(quote($0.message))}" }
             members.append("\"errors\":[" + list.joined(separator: ",") + "]")

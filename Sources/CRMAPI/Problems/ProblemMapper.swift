@@ -1,12 +1,10 @@
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import OpenAPIRuntime
-import PostgresClient
 
 /// Turns anything a handler, the generated server or the database throws into a `Problem`.
 /// Client input never becomes a 500: decoding and parameter errors are 400/422, an unreachable
@@ -22,6 +20,10 @@ enum ProblemMapper {
             return .unprocessable(
                 errors.entries.map { Problem.FieldError(field: $0.field, message: $0.message) },
                 detail: errors.entries.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+        case let violation as RuleViolation:
+            var problem = Problem.conflict(violation.message)
+            if let allowed = violation.allowedTransitions { problem.listExtensions["allowed_transitions"] = allowed }
+            return problem
         case is CursorError:
             return .badRequest("The cursor is not valid for this list; start again without one.", errors: [
                 Problem.FieldError(field: "cursor", message: "is not a cursor of this list")
@@ -33,7 +35,9 @@ enum ProblemMapper {
         case let error as any HTTPResponseError:
             return problem(forHTTPError: error)
         default:
-            if let problem = databaseProblem(error) { return problem }
+            // What the services know about infrastructure errors (the database away, busy, a
+            // value it cannot store); anything else is a fault.
+            if let meaning = ServiceError.classify(error) { return problem(for: meaning, logger: logger, requestID: requestID) }
             logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             return .internalError(requestID: requestID)
         }
@@ -41,9 +45,8 @@ enum ProblemMapper {
 
     private static func problem(forServerError error: ServerError, logger: Logger, requestID: String) -> Problem {
         let underlying = error.underlyingError
-        if underlying is Problem || underlying is DecodingError || underlying is PostgresError || underlying is PoolError
-            || underlying is PostgresDecodingError || underlying is ServiceError || underlying is ValidationErrors
-            || underlying is CursorError
+        if underlying is Problem || underlying is DecodingError || underlying is ServiceError || underlying is ValidationErrors
+            || underlying is RuleViolation || underlying is CursorError || ServiceError.classify(underlying) != nil
         {
             return problem(for: underlying, logger: logger, requestID: requestID)
         }
@@ -54,18 +57,18 @@ enum ProblemMapper {
                 metadata: ["operation": "\(error.operationID)", "error": "\(String(reflecting: underlying))"])
             return .internalError(requestID: requestID)
         }
+        // The contract check before the handler names every bad parameter and body member;
+        // what the generated server still refuses here is described by its own error.
         let detail = "\(underlying)"
         switch status {
         case .unsupportedMediaType: return .unsupportedMediaType(detail)
         case .notAcceptable:
             return Problem(status: .notAcceptable, slug: "not-acceptable", title: "Not acceptable", detail: detail)
         case .notFound: return .notFound()
-        default:
-            return .badRequest(detail, errors: parameterErrors(from: detail))
+        default: return .badRequest(detail)
         }
     }
 
-    /// Names the parameter in "... named 'X' ..." messages of the runtime as a field error.
     static func problem(forServiceError error: ServiceError) -> Problem {
         switch error {
         case .unauthenticated(let detail): return .unauthorized(detail)
@@ -79,14 +82,8 @@ enum ProblemMapper {
             return .preconditionFailed(
                 "The resource has changed since that version\(current.map { " (it is now at version \($0))" } ?? ""); read it again and reapply the change.")
         case .preconditionRequired(let detail): return .preconditionRequired(detail)
+        case .unavailable(let detail, let retryAfter): return .serviceUnavailable(detail, retryAfter: retryAfter)
         }
-    }
-
-    private static func parameterErrors(from detail: String) -> [Problem.FieldError] {
-        guard let start = detail.range(of: "named '") ?? detail.range(of: "named: ") else { return [] }
-        let rest = detail[start.upperBound...]
-        let name = rest.prefix { $0 != "'" && $0 != "." && $0 != " " }
-        return name.isEmpty ? [] : [Problem.FieldError(field: String(name), message: detail)]
     }
 
     /// A body that is not JSON at all is a 400; JSON with wrong, missing or unknown fields is a 422
@@ -151,25 +148,5 @@ enum ProblemMapper {
             let detail = (error as? HTTPError)?.body ?? "\(error.status.reasonPhrase)"
             return Problem(status: error.status, slug: "http-\(error.status.code)", title: error.status.reasonPhrase, detail: detail)
         }
-    }
-
-    /// Database conditions that are not the client's fault and not a bug: unreachable, overloaded,
-    /// too slow. Everything else from the database falls through to 500.
-    static func databaseProblem(_ error: any Error) -> Problem? {
-        if error.isDatabaseUnavailable {
-            return .serviceUnavailable("The database is unavailable; retry shortly.")
-        }
-        if let error = error as? PostgresError {
-            switch error.kind {
-            case .queryCanceled: return .serviceUnavailable("The database took too long to answer; retry shortly.")
-            case .serializationFailure, .deadlock: return .serviceUnavailable("A concurrent update got in the way; retry.")
-            case .lockNotAvailable: return .conflict("The resource is being changed by another request; retry.")
-            case .invalidData:
-                // A value the database cannot take (NUL character, out of range): the client's data.
-                return .unprocessable([], detail: "A value cannot be stored: \(error.message)")
-            default: return nil
-            }
-        }
-        return nil
     }
 }

@@ -1,19 +1,11 @@
+import CRMContract
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 import HTTPTypes
-import PostgresClient
 
 /// Small conversions every handler needs, each failing with the right problem.
 enum Input {
-    /// The caller of the current request (the authentication middleware put it there).
-    static func context() throws -> CallContext {
-        let scope = RequestScope.now
-        guard let principal = scope.principal else { throw Problem.unauthorized("An API key is required.") }
-        return CallContext(principal: principal, requestID: scope.requestID)
-    }
-
     /// A path id: a malformed one cannot name anything, so it is a 404 like a missing one.
     static func pathID(_ text: String, _ what: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("No such \(what).") }
@@ -37,17 +29,6 @@ enum Input {
         guard let text else { return nil }
         guard let date = LocalDate(text) else { throw Problem.unprocessable(field: field, "is not a date (YYYY-MM-DD)") }
         return date
-    }
-
-    /// `limit` (1-200, default 50) and `cursor`.
-    static func page(limit: Int?, cursor: String?) throws -> PageRequest {
-        let size = limit ?? 50
-        guard (1...200).contains(size) else { throw Problem.unprocessable(field: "limit", "must be between 1 and 200") }
-        guard let cursor else { return PageRequest(limit: size, cursor: nil) }
-        guard let decoded = Cursor(encoded: cursor) else {
-            throw Problem.badRequest("The cursor is not valid.", errors: [.init(field: "cursor", message: "is not a cursor of this service")])
-        }
-        return PageRequest(limit: size, cursor: decoded)
     }
 
     /// The version an `If-Match` names (`"3"`, `W/"3"`, `3`); nil for `*` (any version).
@@ -88,7 +69,7 @@ enum Output {
     static func location(_ path: String) {
         RequestScope.now.responseHeaders?.set(.location, path)
     }
-    static func id(_ id: UUID) -> String { id.lowercasedText }
+    static func id(_ id: UUID) -> String { id.uuidString.lowercased() }
 }
 
 /// JSON merge patch (RFC 7396), applied to a JSON object.
@@ -106,8 +87,10 @@ enum MergePatch {
         return result
     }
 
-    /// Applies the raw PATCH body to `current` (a Codable representation of the writable
-    /// fields) and decodes the result back: type errors name the field (422).
+    /// Applies the raw PATCH body to `current` (the contract's generated input type, built from
+    /// the stored record) and decodes the result back as that type: the same checks as a create,
+    /// and type errors name the field (422). Timestamps go through the API's one RFC 3339
+    /// transcoder.
     static func merge<T: Codable>(body: [UInt8], into current: T) throws -> T {
         let patch: Any
         do {
@@ -118,12 +101,18 @@ enum MergePatch {
         guard patch is [String: Any] else {
             throw Problem.unprocessable(field: "", "a merge patch must be a JSON object")
         }
+        let transcoder = RFC3339DateTranscoder()
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try transcoder.encode(date))
+        }
         let currentObject = try JSONSerialization.jsonObject(with: encoder.encode(current))
         let merged = apply(patch, to: currentObject)
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            try transcoder.decode(try decoder.singleValueContainer().decode(String.self))
+        }
         return try decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: merged))
     }
 }

@@ -1,6 +1,6 @@
+import CRMContract
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 import OpenAPIRuntime
 
@@ -120,19 +120,19 @@ struct StaffWritable: Codable {
 /// `/v1/group`, `/v1/dealers`, `/v1/api-keys`, `/v1/staff`.
 extension APIHandler {
     func getGroup(_ input: Operations.GetGroup.Input) async throws -> Operations.GetGroup.Output {
-        let group = try await services.access.group(of: try Input.context().principal)
+        let group = try await services.access.group(of: try context().principal)
         return .ok(.init(body: .json(.init(id: Output.id(group.id), name: group.name, createdAt: group.createdAt))))
     }
 
     func listDealers(_ input: Operations.ListDealers.Input) async throws -> Operations.ListDealers.Output {
         let page = try await services.access.dealers(
-            by: try Input.context().principal, page: try Input.page(limit: input.query.limit, cursor: input.query.cursor))
-        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.Dealer.init), nextCursor: page.nextCursor?.encoded))))
+            by: try context().principal, page: try await pageRequest(limit: input.query.limit, cursor: input.query.cursor))
+        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.Dealer.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createDealer(_ input: Operations.CreateDealer.Input) async throws -> Operations.CreateDealer.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
-        let caller = try Input.context().principal
+        let caller = try context().principal
         let dealer = try await services.access.createDealer(try DealerWritable(body).fields, groupID: caller.groupID, by: caller)
         Output.etag(dealer.version)
         Output.location("/v1/dealers/\(Output.id(dealer.id))")
@@ -141,13 +141,13 @@ extension APIHandler {
 
     func getDealer(_ input: Operations.GetDealer.Input) async throws -> Operations.GetDealer.Output {
         let dealer = try await services.access.dealer(
-            try Input.pathID(input.path.dealerId, "dealer"), by: try Input.context().principal)
+            try Input.pathID(input.path.dealerId, "dealer"), by: try context().principal)
         Output.etag(dealer.version)
         return .ok(.init(body: .json(try .init(dealer))))
     }
 
     func updateDealer(_ input: Operations.UpdateDealer.Input) async throws -> Operations.UpdateDealer.Output {
-        let caller = try Input.context().principal
+        let caller = try context().principal
         let id = try Input.pathID(input.path.dealerId, "dealer")
         let expected = try Input.expectedVersion(input.headers.ifMatch)
         let current = try await services.access.dealer(id, by: caller)
@@ -160,8 +160,8 @@ extension APIHandler {
 
     func listApiKeys(_ input: Operations.ListApiKeys.Input) async throws -> Operations.ListApiKeys.Output {
         let page = try await services.access.keys(
-            by: try Input.context().principal, page: try Input.page(limit: input.query.limit, cursor: input.query.cursor))
-        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.APIKey.init), nextCursor: page.nextCursor?.encoded))))
+            by: try context().principal, page: try await pageRequest(limit: input.query.limit, cursor: input.query.cursor))
+        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.APIKey.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createApiKey(_ input: Operations.CreateApiKey.Input) async throws -> Operations.CreateApiKey.Output {
@@ -170,19 +170,19 @@ extension APIHandler {
             .init(
                 role: try Input.convert(body.role), name: body.name, dealerID: try Input.id(body.dealerId, field: "dealer_id"),
                 staffID: try Input.id(body.staffId, field: "staff_id"), expiresAt: body.expiresAt),
-            by: try Input.context().principal)
+            by: try context().principal)
         Output.location("/v1/api-keys/\(Output.id(key.id))")
         return .created(.init(body: .json(.init(key: try .init(key), secret: secret))))
     }
 
     func getApiKey(_ input: Operations.GetApiKey.Input) async throws -> Operations.GetApiKey.Output {
-        let key = try await services.access.key(try Input.pathID(input.path.keyId, "API key"), by: try Input.context().principal)
+        let key = try await services.access.key(try Input.pathID(input.path.keyId, "API key"), by: try context().principal)
         return .ok(.init(body: .json(try .init(key))))
     }
 
     func revokeApiKey(_ input: Operations.RevokeApiKey.Input) async throws -> Operations.RevokeApiKey.Output {
         let key = try await services.access.revokeKey(
-            try Input.pathID(input.path.keyId, "API key"), by: try Input.context().principal)
+            try Input.pathID(input.path.keyId, "API key"), by: try context().principal)
         return .ok(.init(body: .json(try .init(key))))
     }
 
@@ -191,8 +191,8 @@ extension APIHandler {
         let page = try await services.staff.list(
             filter: .init(function: try query.function.map { try Input.convert($0) }, active: query.active),
             dealerFilter: try Input.id(query.dealerId, field: "dealer_id"),
-            page: try Input.page(limit: query.limit, cursor: query.cursor), context: try Input.context())
-        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.Staff.init), nextCursor: page.nextCursor?.encoded))))
+            page: try await pageRequest(limit: query.limit, cursor: query.cursor), context: try context())
+        return .ok(.init(body: .json(.init(data: try page.items.map(Components.Schemas.Staff.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createStaff(_ input: Operations.CreateStaff.Input) async throws -> Operations.CreateStaff.Output {
@@ -201,20 +201,20 @@ extension APIHandler {
             name: body.name, function: try Input.convert(body.function), phone: body.phone, email: body.email,
             active: body.active ?? true)
         let member = try await services.staff.create(
-            fields, dealerID: try Input.id(body.dealerId, field: "dealer_id"), context: try Input.context())
+            fields, dealerID: try Input.id(body.dealerId, field: "dealer_id"), context: try context())
         Output.etag(member.version)
         Output.location("/v1/staff/\(Output.id(member.id))")
         return .created(.init(body: .json(try .init(member))))
     }
 
     func getStaff(_ input: Operations.GetStaff.Input) async throws -> Operations.GetStaff.Output {
-        let member = try await services.staff.get(try Input.pathID(input.path.staffId, "staff member"), context: try Input.context())
+        let member = try await services.staff.get(try Input.pathID(input.path.staffId, "staff member"), context: try context())
         Output.etag(member.version)
         return .ok(.init(body: .json(try .init(member))))
     }
 
     func updateStaff(_ input: Operations.UpdateStaff.Input) async throws -> Operations.UpdateStaff.Output {
-        let context = try Input.context()
+        let context = try context()
         let id = try Input.pathID(input.path.staffId, "staff member")
         let expected = try Input.expectedVersion(input.headers.ifMatch)
         let current = try await services.staff.get(id, context: context)

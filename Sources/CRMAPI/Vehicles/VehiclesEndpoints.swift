@@ -1,6 +1,6 @@
+import CRMContract
 import CRMDomain
 import CRMServices
-import CRMStore
 import Foundation
 import OpenAPIRuntime
 
@@ -93,12 +93,12 @@ extension APIHandler {
     func listVehicles(_ input: Operations.ListVehicles.Input) async throws -> Operations.ListVehicles.Output {
         let query = input.query
         let page = try await services.vehicles.list(
-            filter: VehicleRepository.Filter(
+            filter: VehicleFilter(
                 vin: query.vin, plate: query.plate, brand: query.brand,
                 ownerID: try Input.id(query.customerId, field: "customer_id"), openRecall: query.openRecall),
             dealerFilter: try Input.id(query.dealerId, field: "dealer_id"),
-            page: try Input.page(limit: query.limit, cursor: query.cursor), context: try Input.context())
-        return .ok(.init(body: .json(.init(data: page.items.map(Components.Schemas.Vehicle.init), nextCursor: page.nextCursor?.encoded))))
+            page: try await pageRequest(limit: query.limit, cursor: query.cursor), context: try context())
+        return .ok(.init(body: .json(.init(data: page.items.map(Components.Schemas.Vehicle.init), nextCursor: try await nextCursor(page)))))
     }
 
     func createVehicle(_ input: Operations.CreateVehicle.Input) async throws -> Operations.CreateVehicle.Output {
@@ -110,20 +110,20 @@ extension APIHandler {
         }
         let vehicle = try await services.vehicles.create(
             try VehicleWritable(body).fields, dealerID: try Input.id(body.dealerId, field: "dealer_id"), owner: owner,
-            context: try Input.context())
+            context: try context())
         Output.etag(vehicle.version)
         Output.location("/v1/vehicles/\(Output.id(vehicle.id))")
         return .created(.init(body: .json(.init(vehicle))))
     }
 
     func getVehicle(_ input: Operations.GetVehicle.Input) async throws -> Operations.GetVehicle.Output {
-        let vehicle = try await services.vehicles.get(try Input.pathID(input.path.vehicleId, "vehicle"), context: try Input.context())
+        let vehicle = try await services.vehicles.get(try Input.pathID(input.path.vehicleId, "vehicle"), context: try context())
         Output.etag(vehicle.version)
         return .ok(.init(body: .json(.init(vehicle))))
     }
 
     func updateVehicle(_ input: Operations.UpdateVehicle.Input) async throws -> Operations.UpdateVehicle.Output {
-        let context = try Input.context()
+        let context = try context()
         let id = try Input.pathID(input.path.vehicleId, "vehicle")
         let expected = try Input.expectedVersion(input.headers.ifMatch)
         let current = try await services.vehicles.get(id, context: context)
@@ -135,7 +135,7 @@ extension APIHandler {
     }
 
     func deleteVehicle(_ input: Operations.DeleteVehicle.Input) async throws -> Operations.DeleteVehicle.Output {
-        let context = try Input.context()
+        let context = try context()
         let id = try Input.pathID(input.path.vehicleId, "vehicle")
         let expected: Int
         if let version = try Input.expectedVersion(input.headers.ifMatch) {
@@ -149,7 +149,7 @@ extension APIHandler {
 
     func listOwnerships(_ input: Operations.ListOwnerships.Input) async throws -> Operations.ListOwnerships.Output {
         let history = try await services.vehicles.ownerships(
-            vehicleID: try Input.pathID(input.path.vehicleId, "vehicle"), context: try Input.context())
+            vehicleID: try Input.pathID(input.path.vehicleId, "vehicle"), context: try context())
         return .ok(.init(body: .json(.init(data: history.map(Components.Schemas.Ownership.init)))))
     }
 
@@ -158,7 +158,7 @@ extension APIHandler {
         let customerID = try Input.id(body.customerId, field: "customer_id")
         let ownership = try await services.vehicles.transfer(
             vehicleID: try Input.pathID(input.path.vehicleId, "vehicle"), to: customerID,
-            from: try Input.date(body.from, field: "from"), context: try Input.context())
+            from: try Input.date(body.from, field: "from"), context: try context())
         return .created(.init(body: .json(.init(ownership))))
     }
 
@@ -166,7 +166,7 @@ extension APIHandler {
         -> Operations.ListOdometerReadings.Output
     {
         let readings = try await services.vehicles.readings(
-            vehicleID: try Input.pathID(input.path.vehicleId, "vehicle"), context: try Input.context())
+            vehicleID: try Input.pathID(input.path.vehicleId, "vehicle"), context: try context())
         return .ok(.init(body: .json(.init(data: try readings.map(Components.Schemas.OdometerReading.init)))))
     }
 
@@ -174,7 +174,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let reading = try await services.vehicles.addReading(
             vehicleID: try Input.pathID(input.path.vehicleId, "vehicle"), readOn: try Input.date(body.readOn, field: "read_on"),
-            km: body.km, source: try Input.convert(body.source), context: try Input.context())
+            km: body.km, source: try Input.convert(body.source), context: try context())
         return .created(.init(body: .json(try .init(reading))))
     }
 }

@@ -15,73 +15,17 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     case integration
 }
 
-/// What a caller may do. Each endpoint requires exactly one permission.
-public enum Permission: String, Sendable, CaseIterable {
-    case groupRead
-    case dealersRead
-    case dealersManage
-    case keysManage
-    case staffRead
-    case staffWrite
-    case customersRead
-    case customersWrite
-    case customersDelete
-    case customersErase
-    case consentsWrite
-    case auditRead
-    case vehiclesRead
-    case vehiclesWrite
-    case vehiclesDelete
-    /// The background job queue: list and read jobs.
-    case jobsRead
-    /// Retry or cancel a job.
-    case jobsManage
-    /// Read leads (a sales consultant: his own and the shared pool).
-    case leadsRead
-    /// Capture and work leads: edit, follow up, progress, declare lost, convert (a consultant: his own).
-    case leadsWrite
-    /// Assign leads to consultants, round-robin them, release them to the pool.
-    case leadsAssign
-    /// Approve or reject a declared loss.
-    case leadsApproveLoss
-    /// Merge duplicate leads.
-    case leadsMerge
-    /// Lead KPIs.
-    case leadsReport
-}
+/// What a caller may do. Each endpoint requires exactly one permission. Each domain declares
+/// its own permissions next to its rules (`extension Permission { static let leadsRead = ... }`)
+/// and which roles hold them in its module (CRMServices `DomainModule`); the permission matrix is
+/// the union of the modules' grants.
+public struct Permission: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
 
-/// The permission matrix: which role may do what. One table, read by every endpoint; the README
-/// prints the same table.
-///
-/// Scope is separate from the matrix: a dealer key acts on its own dealer only; a group key acts
-/// on the dealers of its group (reads across them; writes name the dealer).
-public enum PermissionMatrix {
-    public static let grants: [Role: Set<Permission>] = [
-        .admin: Set(Permission.allCases),
-        .manager: [
-            .groupRead, .dealersRead, .staffRead, .staffWrite, .customersRead, .customersWrite, .customersDelete,
-            .customersErase, .consentsWrite, .auditRead, .vehiclesRead, .vehiclesWrite, .vehiclesDelete, .jobsRead,
-            .leadsRead, .leadsWrite, .leadsAssign, .leadsApproveLoss, .leadsMerge, .leadsReport,
-        ],
-        .sales: [
-            .dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite,
-            .leadsRead, .leadsWrite,
-        ],
-        .service: [.dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead, .vehiclesWrite],
-        .crm: [
-            .groupRead, .dealersRead, .staffRead, .customersRead, .customersWrite, .customersErase, .consentsWrite,
-            .vehiclesRead, .vehiclesWrite, .leadsRead, .leadsWrite, .leadsAssign, .leadsReport,
-        ],
-        .readonly: [.groupRead, .dealersRead, .staffRead, .customersRead, .vehiclesRead, .leadsRead, .leadsReport],
-        .integration: [
-            .groupRead, .dealersRead, .staffRead, .customersRead, .customersWrite, .consentsWrite, .vehiclesRead,
-            .vehiclesWrite, .leadsRead, .leadsWrite, .leadsReport,
-        ],
-    ]
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ name: String) { self.rawValue = name }
 
-    public static func allows(_ role: Role, _ permission: Permission) -> Bool {
-        grants[role]?.contains(permission) ?? false
-    }
+    public var description: String { rawValue }
 }
 
 /// Who is calling: the authenticated API key and what it belongs to.
@@ -104,5 +48,17 @@ public struct Principal: Sendable, Equatable {
 
     public var isGroupKey: Bool { dealerID == nil }
 
-    public func may(_ permission: Permission) -> Bool { PermissionMatrix.allows(role, permission) }
+    /// Everything the caller may read, before any `dealer_id` narrowing.
+    public var readScope: TenantScope { dealerID.map(TenantScope.dealer) ?? .group(groupID) }
+}
+
+extension Permission {
+    /// The OEM group's own record.
+    public static let groupRead = Permission("groupRead")
+    public static let dealersRead = Permission("dealersRead")
+    /// A dealer's admin edits its own dealer; creating dealers takes a group's admin key.
+    public static let dealersManage = Permission("dealersManage")
+    public static let keysManage = Permission("keysManage")
+    public static let staffRead = Permission("staffRead")
+    public static let staffWrite = Permission("staffWrite")
 }

@@ -1,5 +1,21 @@
 public import Foundation
 
+/// Which dealers' rows a caller may see. Every repository query that touches dealer-owned rows
+/// takes a scope and restricts its rows to it (CRMStore `TenantScope.condition`): the one place
+/// the tenant wall is built, so a caller never sees, lists or changes another dealer's rows.
+public enum TenantScope: Sendable, Equatable {
+    /// One dealer (a dealer's key, or a group key narrowed with `?dealer_id=`).
+    case dealer(UUID)
+    /// Every dealer of an OEM group (a group key).
+    case group(UUID)
+
+    /// The single dealer, when the scope is one dealer.
+    public var singleDealer: UUID? {
+        if case .dealer(let id) = self { return id }
+        return nil
+    }
+}
+
 public struct OEMGroup: Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -69,6 +85,8 @@ public struct DealerFields: Sendable, Equatable {
     }
 
     public static let defaultTimeZone = "Asia/Shanghai"
+    /// China Standard Time, the default dealer zone.
+    public static let defaultZone = TimeZone(identifier: defaultTimeZone) ?? TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt
 
     public func validated() throws(ValidationErrors) -> DealerFields {
         var errors = ValidationErrors()
@@ -106,13 +124,15 @@ public struct Dealer: Sendable, Equatable {
         self.version = version
     }
 
-    /// The dealer's calendar (dates such as "today" and birthdays are in its time zone).
-    /// (Validated on write; the fallback is China Standard Time, the default zone.)
+    /// The dealer's calendar (dates such as "today" and birthdays are in its time zone). The zone
+    /// is validated on every write; a stored name this system no longer knows reads as the
+    /// default zone.
     public var timeZone: TimeZone {
-        TimeZone(identifier: fields.timeZone) ?? TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt
+        TimeZone(identifier: fields.timeZone) ?? DealerFields.defaultZone
     }
 
-    public func today(now: Date = Date()) -> LocalDate { LocalDate(now, in: timeZone) }
+    /// The dealer's calendar date at `now` (the clock's instant).
+    public func today(at now: Date) -> LocalDate { LocalDate(now, in: timeZone) }
 }
 
 /// An API key as stored (never the secret).
@@ -124,6 +144,8 @@ public struct APIKeyRecord: Sendable, Equatable {
     public var name: String
     public var prefix: String
     public var staffID: UUID?
+    /// Whether the staff member the key belongs to is active (nil: a key of nobody's).
+    public var staffActive: Bool?
     public var createdAt: Date
     public var createdByKeyID: UUID?
     public var expiresAt: Date?
@@ -132,7 +154,8 @@ public struct APIKeyRecord: Sendable, Equatable {
 
     public init(
         id: UUID, groupID: UUID, dealerID: UUID?, role: Role, name: String, prefix: String, staffID: UUID?,
-        createdAt: Date, createdByKeyID: UUID?, expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?
+        staffActive: Bool? = nil, createdAt: Date, createdByKeyID: UUID?, expiresAt: Date?, revokedAt: Date?,
+        lastUsedAt: Date?
     ) {
         self.id = id
         self.groupID = groupID
@@ -141,6 +164,7 @@ public struct APIKeyRecord: Sendable, Equatable {
         self.name = name
         self.prefix = prefix
         self.staffID = staffID
+        self.staffActive = staffActive
         self.createdAt = createdAt
         self.createdByKeyID = createdByKeyID
         self.expiresAt = expiresAt
@@ -148,9 +172,13 @@ public struct APIKeyRecord: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
     }
 
-    /// Usable now: not revoked, not expired.
-    public func isActive(at now: Date) -> Bool {
-        revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
+    /// Why the key cannot be used at `now` (revoked, expired, its staff member deactivated), or
+    /// nil when it can.
+    public func refusal(at now: Date) -> String? {
+        if revokedAt != nil { return "The API key has been revoked." }
+        if let expiresAt, expiresAt <= now { return "The API key has expired." }
+        if staffID != nil, staffActive != true { return "The API key's staff member has been deactivated." }
+        return nil
     }
 
     public var principal: Principal {
@@ -200,5 +228,16 @@ public struct StaffMember: Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.version = version
+    }
+}
+
+/// Filters of the staff list.
+public struct StaffFilter: Sendable, Equatable {
+    public var function: StaffFunction?
+    public var active: Bool?
+
+    public init(function: StaffFunction? = nil, active: Bool? = nil) {
+        self.function = function
+        self.active = active
     }
 }

@@ -131,3 +131,13 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         try container.encode(description)
     }
 }
+
+extension LocalDate {
+    /// The instant this date begins in a time zone.
+    public func startOfDay(in timeZone: TimeZone) -> Date {
+        let utcMidnight = Date(timeIntervalSince1970: Double(daysSinceEpoch) * 86_400)
+        // The offset at (about) that moment; good to the second away from a DST switch at midnight.
+        let offset = timeZone.secondsFromGMT(for: utcMidnight.addingTimeInterval(-Double(timeZone.secondsFromGMT(for: utcMidnight))))
+        return utcMidnight.addingTimeInterval(-Double(offset))
+    }
+}

@@ -46,6 +46,20 @@ public enum Text {
         return trimmed
     }
 
+    /// Two tag lists as one: first seen first, duplicates removed, at most `maxTags` kept (what a
+    /// merge of two records keeps, so the result still passes validation).
+    public static func union(_ first: [String], _ second: [String]) -> [String] {
+        var seen = Set<String>()
+        return Array((first + second).filter { seen.insert($0).inserted }.prefix(maxTags))
+    }
+
+    /// Two free texts as one, one per line, cut to `maxLength` characters.
+    public static func joined(_ first: String?, _ second: String?, maxLength: Int) -> String? {
+        guard let first else { return second.map { String($0.prefix(maxLength)) } }
+        guard let second else { return String(first.prefix(maxLength)) }
+        return String((first + "\n" + second).prefix(maxLength))
+    }
+
     /// Like `required`, but nil or blank input is fine and gives nil.
     public static func optional(_ value: String?, field: String, maxLength: Int, errors: inout ValidationErrors) -> String? {
         guard let value else { return nil }
@@ -58,20 +72,25 @@ public enum Text {
         return trimmed
     }
 
-    /// Tags: trimmed, non-empty, at most 50 of at most 40 characters each, duplicates removed
-    /// (first occurrence order kept).
+    /// At most this many entries in a tag list.
+    public static let maxTags = 50
+    /// At most this many characters in one tag.
+    public static let maxTagLength = 40
+
+    /// Tags: trimmed, non-empty, at most `maxTags` of at most `maxTagLength` characters each,
+    /// duplicates removed (first occurrence order kept).
     public static func tags(_ values: [String], field: String, errors: inout ValidationErrors) -> [String] {
         var seen = Set<String>()
         var result: [String] = []
         for (index, value) in values.enumerated() {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.count > 40 {
-                errors.add("\(field)[\(index)]", "must be 1 to 40 characters")
+            if trimmed.isEmpty || trimmed.count > maxTagLength {
+                errors.add("\(field)[\(index)]", "must be 1 to \(maxTagLength) characters")
                 continue
             }
             if seen.insert(trimmed).inserted { result.append(trimmed) }
         }
-        if result.count > 50 { errors.add(field, "at most 50 entries") }
+        if result.count > maxTags { errors.add(field, "at most \(maxTags) entries") }
         return result
     }
 }

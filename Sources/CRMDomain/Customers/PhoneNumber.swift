@@ -4,9 +4,10 @@ import Foundation
 ///
 /// Accepted input: a mainland China mobile number in any usual spelling (`13812345678`,
 /// `138 1234 5678`, `138-1234-5678`, `+86 138 1234 5678`, `0086 13812345678`,
-/// `86 13812345678`), or any E.164 number written with its `+` (spaces, dashes, dots and
-/// parentheses ignored). Mainland numbers written without `+86` must be mobile numbers
-/// (11 digits, `1[3-9]...`): a bare landline is ambiguous without its area code rules.
+/// `86 13812345678`); a mainland landline written the usual way, with its area code after the
+/// trunk `0` (`021-5888-1234`, `(0755) 8888 1234`, `010 6512 3456`), which becomes
+/// `+86 21 58881234`; or any E.164 number written with its `+` (spaces, dashes, dots and
+/// parentheses ignored).
 public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
     /// The E.164 form.
     public let e164: String
@@ -39,20 +40,15 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
         if !plus, digits.count == 13, digits.hasPrefix("86") {
             plus = true
         }
+        if !plus, digits.first == "0" {
+            // A domestic landline: trunk 0, area code, subscriber number.
+            let national = Substring(digits.dropFirst())
+            if let problem = mainlandProblem(national) { return .failure(problem) }
+            return .success(PhoneNumber(e164: "+86" + national))
+        }
         if plus {
             guard (8...15).contains(digits.count), digits.first != "0" else { return .failure(.invalidLength) }
-            if digits.hasPrefix("86") {
-                let national = digits.dropFirst(2)
-                // A mainland mobile has 11 digits starting 1[3-9]; other +86 numbers are
-                // landlines with their area code (Beijing's is 10), 9 to 12 digits.
-                if national.count == 11, national.first == "1" {
-                    guard isMainlandMobile(String(national)) else { return .failure(.notAMobileNumber) }
-                } else if national.first == "1", !national.hasPrefix("10") {
-                    return .failure(.notAMobileNumber)
-                } else if !(9...12).contains(national.count) {
-                    return .failure(.invalidLength)
-                }
-            }
+            if digits.hasPrefix("86"), let problem = mainlandProblem(digits.dropFirst(2)) { return .failure(problem) }
             return .success(PhoneNumber(e164: "+" + digits))
         }
         guard digits.count == 11 else {
@@ -60,6 +56,18 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
         }
         guard isMainlandMobile(digits) else { return .failure(.notAMobileNumber) }
         return .success(PhoneNumber(e164: "+86" + digits))
+    }
+
+    /// What is wrong with a mainland national number (after +86 or the trunk 0), if anything: a
+    /// mobile has 11 digits starting 1[3-9]; a landline is its area code (Beijing's is 10, other
+    /// codes start 2-9) and subscriber number, 9 to 12 digits.
+    private static func mainlandProblem(_ national: Substring) -> Problem? {
+        if national.count == 11, national.first == "1" {
+            return isMainlandMobile(String(national)) ? nil : .notAMobileNumber
+        }
+        if national.first == "1", !national.hasPrefix("10") { return .notAMobileNumber }
+        if national.first == "0" || !(9...12).contains(national.count) { return .invalidLength }
+        return nil
     }
 
     private static func isMainlandMobile(_ digits: String) -> Bool {
@@ -88,8 +96,10 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
         switch problem {
         case .empty: return "must not be empty"
         case .invalidCharacters: return "may contain only digits, a leading +, spaces, dashes, dots and parentheses"
-        case .notAMobileNumber: return "is not a mainland China mobile number (11 digits starting 13-19), nor E.164 with +"
-        case .invalidLength: return "has the wrong number of digits (mainland mobile: 11; E.164: 8 to 15 with +)"
+        case .notAMobileNumber:
+            return "is not a mainland China mobile number (11 digits starting 13-19), a landline with its area code (021-5888-1234), nor E.164 with +"
+        case .invalidLength:
+            return "has the wrong number of digits (mainland mobile: 11; landline: 0, area code and number; E.164: 8 to 15 with +)"
         }
     }
 }

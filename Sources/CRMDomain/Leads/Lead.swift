@@ -57,6 +57,9 @@ public struct LeadFields: Sendable, Equatable {
         self.tags = tags
     }
 
+    /// The longest notes a lead keeps.
+    public static let notesLimit = 4000
+
     /// Checks and normalises (trimmed text, E.164 phone, de-duplicated lists). `today` is the
     /// dealer's calendar date.
     public func validated(today: LocalDate) throws(ValidationErrors) -> LeadFields {
@@ -79,7 +82,7 @@ public struct LeadFields: Sendable, Equatable {
         }
         result.campaign = Text.optional(campaign, field: "campaign", maxLength: 200, errors: &errors)
         result.referrerName = Text.optional(referrerName, field: "referrer_name", maxLength: 200, errors: &errors)
-        result.notes = Text.optional(notes, field: "notes", maxLength: 4000, errors: &errors)
+        result.notes = Text.optional(notes, field: "notes", maxLength: Self.notesLimit, errors: &errors)
         result.tags = Text.tags(tags, field: "tags", errors: &errors)
         if result.surname == nil, result.name == nil, result.phone == nil, result.companyName == nil, errors.isEmpty {
             errors.add("surname", "a lead needs at least a surname, a name, a phone number or a company name")
@@ -106,6 +109,8 @@ public struct ContactPlan: Sendable, Equatable {
 
 /// A declared loss and the manager's decision on it.
 public struct LeadLoss: Sendable, Equatable {
+    /// The status the lead had when the loss was declared (where a rejection returns it).
+    public var statusBefore: LeadStatus?
     public var reason: LossReason
     /// The competitor's brand and model, when the prospect bought one.
     public var competitor: String?
@@ -118,9 +123,11 @@ public struct LeadLoss: Sendable, Equatable {
     public var decisionNote: String?
 
     public init(
-        reason: LossReason, competitor: String?, note: String?, requestedAt: Date, requestedByKey: UUID?,
-        decision: LossDecision? = nil, decidedAt: Date? = nil, decidedByKey: UUID? = nil, decisionNote: String? = nil
+        statusBefore: LeadStatus?, reason: LossReason, competitor: String?, note: String?, requestedAt: Date,
+        requestedByKey: UUID?, decision: LossDecision? = nil, decidedAt: Date? = nil, decidedByKey: UUID? = nil,
+        decisionNote: String? = nil
     ) {
+        self.statusBefore = statusBefore
         self.reason = reason
         self.competitor = competitor
         self.note = note
@@ -137,17 +144,14 @@ public struct LeadLoss: Sendable, Equatable {
 public struct LeadSale: Sendable, Equatable {
     public var vehicleID: UUID
     public var customerID: UUID
-    /// In minor units (fen).
-    public var priceMinor: Int64
-    public var currency: String
+    public var price: Money
     public var deliveryDate: LocalDate
     public var wonAt: Date
 
-    public init(vehicleID: UUID, customerID: UUID, priceMinor: Int64, currency: String, deliveryDate: LocalDate, wonAt: Date) {
+    public init(vehicleID: UUID, customerID: UUID, price: Money, deliveryDate: LocalDate, wonAt: Date) {
         self.vehicleID = vehicleID
         self.customerID = customerID
-        self.priceMinor = priceMinor
-        self.currency = currency
+        self.price = price
         self.deliveryDate = deliveryDate
         self.wonAt = wonAt
     }
@@ -219,89 +223,74 @@ public enum QualificationField: String, Sendable, CaseIterable, Codable {
     case contactPlan = "contact_plan"
 }
 
-/// The lead rules: qualification, temperature, follow-up deadlines, status progress. Plain
-/// functions of their inputs; the repository mirrors qualification in a generated column and
-/// temperature in date bounds (tests check both agree).
-public enum LeadRules {
-    /// The qualification fields the lead lacks; empty means qualified.
-    public static func missingFields(_ lead: Lead) -> [QualificationField] {
-        let f = lead.fields
-        var missing: [QualificationField] = []
-        if lead.consultantID == nil { missing.append(.consultant) }
-        if f.customerType == nil { missing.append(.customerType) }
-        // The channel is required on every lead, so it is always present.
-        if f.party == nil { missing.append(.party) }
-        if f.gender != .male && f.gender != .female { missing.append(.gender) }
-        if f.surname == nil { missing.append(.surname) }
-        if f.phone == nil { missing.append(.phone) }
-        if f.customerType != .firstPurchase, f.currentBrand == nil || f.currentModel == nil { missing.append(.currentVehicle) }
-        if f.intendedPurchaseDate == nil { missing.append(.intendedPurchaseDate) }
-        if f.interestSeries == nil || f.interestModel == nil { missing.append(.interestModel) }
-        if lead.contact.lastContactResult == nil || lead.contact.nextContactDate == nil { missing.append(.contactPlan) }
-        return missing
-    }
+/// One contact with a prospect.
+public struct LeadFollowUp: Sendable, Equatable {
+    public var id: UUID
+    public var leadID: UUID
+    public var contactedAt: Date
+    public var channel: FollowUpChannel
+    public var result: String
+    public var notes: String?
+    public var nextContactDate: LocalDate?
+    public var nextContactAction: String?
+    public var staffID: UUID?
+    public var actorKey: UUID?
+    public var recordedAt: Date
 
-    /// The last intended purchase date that is still hot, and the last still warm, seen from
-    /// `today` in the dealer's calendar: 3 and 12 calendar months later (a month-end clamps: from
-    /// 30 November, 3 months is 28 or 29 February).
-    public static func temperatureBounds(today: LocalDate) -> (hotUntil: LocalDate, warmUntil: LocalDate) {
-        (today.adding(months: 3), today.adding(months: 12))
-    }
-
-    /// Hot within 3 months (inclusive, and a date already past is hot), warm within 12, cold
-    /// later; nil without an intended purchase date. Never stored: derived from `today`.
-    public static func temperature(intended: LocalDate?, today: LocalDate) -> LeadTemperature? {
-        guard let intended else { return nil }
-        let bounds = temperatureBounds(today: today)
-        if intended <= bounds.hotUntil { return .hot }
-        if intended <= bounds.warmUntil { return .warm }
-        return .cold
-    }
-
-    /// Open with a planned contact before today (dealer calendar).
-    public static func isOverdue(_ lead: Lead, today: LocalDate) -> Bool {
-        guard lead.status.isOpen, let next = lead.contact.nextContactDate else { return false }
-        return next < today
-    }
-
-    /// When an assigned open lead goes back to the pool if nobody follows it up: `days` after the
-    /// latest of its assignment, its last contact, a manager's rejection of its loss (back to
-    /// work) and the start of its planned next contact day.
-    public static func recycleDeadline(
-        assignedAt: Date, lastContactAt: Date?, lossRejectedAt: Date? = nil, nextContactDate: LocalDate?, days: Int,
-        timeZone: TimeZone
-    ) -> Date {
-        var anchor = assignedAt
-        if let lastContactAt, lastContactAt > anchor { anchor = lastContactAt }
-        if let lossRejectedAt, lossRejectedAt > anchor { anchor = lossRejectedAt }
-        if let next = nextContactDate {
-            let start = next.startOfDay(in: timeZone)
-            if start > anchor { anchor = start }
-        }
-        return anchor.addingTimeInterval(Double(days) * 86_400)
-    }
-
-    /// The further of two working statuses (what a merged lead keeps).
-    public static func furthest(_ a: LeadStatus, _ b: LeadStatus) -> LeadStatus {
-        b.rank > a.rank ? b : a
-    }
-
-    /// The status after a contact of this kind: a visit shows the prospect visited, a test drive
-    /// that he drove; nothing moves a lead backwards, and a lead whose loss awaits approval keeps
-    /// its status.
-    public static func status(after channel: FollowUpChannel, from current: LeadStatus) -> LeadStatus {
-        guard current.isOpen, current != .lossPending else { return current }
-        let implied = channel.impliedStatus
-        return implied.rank > current.rank ? implied : current
+    public init(
+        id: UUID, leadID: UUID, contactedAt: Date, channel: FollowUpChannel, result: String, notes: String?,
+        nextContactDate: LocalDate?, nextContactAction: String?, staffID: UUID?, actorKey: UUID?, recordedAt: Date
+    ) {
+        self.id = id
+        self.leadID = leadID
+        self.contactedAt = contactedAt
+        self.channel = channel
+        self.result = result
+        self.notes = notes
+        self.nextContactDate = nextContactDate
+        self.nextContactAction = nextContactAction
+        self.staffID = staffID
+        self.actorKey = actorKey
+        self.recordedAt = recordedAt
     }
 }
 
-extension LocalDate {
-    /// The instant this date begins in a time zone.
-    public func startOfDay(in timeZone: TimeZone) -> Date {
-        let utcMidnight = Date(timeIntervalSince1970: Double(daysSinceEpoch) * 86_400)
-        // The offset at (about) that moment; good to the second away from a DST switch at midnight.
-        let offset = timeZone.secondsFromGMT(for: utcMidnight.addingTimeInterval(-Double(timeZone.secondsFromGMT(for: utcMidnight))))
-        return utcMidnight.addingTimeInterval(-Double(offset))
+/// One (re)assignment of a lead.
+public struct LeadAssignment: Sendable, Equatable {
+    public var id: UUID
+    public var leadID: UUID
+    public var fromConsultantID: UUID?
+    public var toConsultantID: UUID?
+    public var reason: AssignmentReason
+    public var actorKey: UUID?
+    public var at: Date
+
+    public init(
+        id: UUID, leadID: UUID, fromConsultantID: UUID?, toConsultantID: UUID?, reason: AssignmentReason, actorKey: UUID?,
+        at: Date
+    ) {
+        self.id = id
+        self.leadID = leadID
+        self.fromConsultantID = fromConsultantID
+        self.toConsultantID = toConsultantID
+        self.reason = reason
+        self.actorKey = actorKey
+        self.at = at
     }
 }
+
+/// A consent given while a lead; carried over to the customer at conversion.
+public struct LeadConsent: Sendable, Equatable {
+    public var channel: ConsentChannel
+    public var status: ConsentStatus
+    public var source: ConsentSource
+    public var effectiveAt: Date
+
+    public init(channel: ConsentChannel, status: ConsentStatus, source: ConsentSource, effectiveAt: Date) {
+        self.channel = channel
+        self.status = status
+        self.source = source
+        self.effectiveAt = effectiveAt
+    }
+}
+

@@ -39,7 +39,7 @@ public struct VehicleFields: Sendable, Equatable {
         }
         if let plate = Text.optional(plate, field: "plate", maxLength: 12, errors: &errors) {
             // Plates are stored without spaces or dots, upper-case ("京A·12345" -> "京A12345").
-            result.plate = plate.uppercased().filter { !" ·.-".contains($0) }
+            result.plate = VehicleFilter.normalizedPlate(plate)
         } else {
             result.plate = nil
         }
@@ -125,4 +125,36 @@ public struct Ownership: Sendable, Equatable {
         self.ownedFrom = ownedFrom
         self.ownedTo = ownedTo
     }
+}
+
+/// Filters of the vehicle list (`GET /v1/vehicles`).
+public struct VehicleFilter: Sendable, Equatable {
+    public var vin: String?
+    public var plate: String?
+    public var brand: String?
+    /// Vehicles this customer owns now.
+    public var ownerID: UUID?
+    public var openRecall: Bool?
+
+    public init(vin: String? = nil, plate: String? = nil, brand: String? = nil, ownerID: UUID? = nil, openRecall: Bool? = nil) {
+        self.vin = vin
+        self.plate = plate
+        self.brand = brand
+        self.ownerID = ownerID
+        self.openRecall = openRecall
+    }
+
+    /// VIN and plate as vehicles keep them.
+    public func normalized() -> VehicleFilter {
+        var result = self
+        result.vin = vin.map(Self.normalizedVIN)
+        result.plate = plate.map(Self.normalizedPlate)
+        return result
+    }
+
+    /// A VIN as searched: trimmed, upper case.
+    public static func normalizedVIN(_ vin: String) -> String { vin.trimmingCharacters(in: .whitespaces).uppercased() }
+
+    /// A plate as searched: upper case, without the spaces, dots and dashes people write in it.
+    public static func normalizedPlate(_ plate: String) -> String { plate.uppercased().filter { !" ·.-".contains($0) } }
 }

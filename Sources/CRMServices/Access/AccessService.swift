@@ -12,6 +12,7 @@ import Synchronization
 public final class AccessService: Sendable {
     let pool: PostgresPool
     let logger: Logger
+    let clock: any BusinessClock
     let repository = AccessRepository()
     /// Authenticated keys by their secret: a hit costs a dictionary lookup, no hashing.
     private let cache = Mutex<[String: CachedKey]>([:])
@@ -35,9 +36,10 @@ public final class AccessService: Sendable {
     /// The NOTIFY channel on which key revocations are announced.
     public static let keyChangesChannel = "crm_api_keys"
 
-    public init(pool: PostgresPool, logger: Logger, cacheLifetime: Duration = .seconds(30)) {
+    public init(pool: PostgresPool, logger: Logger, clock: any BusinessClock, cacheLifetime: Duration = .seconds(30)) {
         self.pool = pool
         self.logger = logger
+        self.clock = clock
         self.cacheLifetime = cacheLifetime
     }
 
@@ -74,18 +76,21 @@ public final class AccessService: Sendable {
             cache.withLock { $0[secret] = CachedKey(record: loaded, loadedAt: now) }
             record = loaded
         }
-        let wallClock = Date()
-        guard record.revokedAt == nil else { throw ServiceError.unauthenticated("The API key has been revoked.") }
-        if let expiry = record.expiresAt, expiry <= wallClock {
-            throw ServiceError.unauthenticated("The API key expired at \(expiry.formatted(.iso8601)).")
-        }
-        usage.withLock { $0[record.id] = wallClock }
+        let instant = clock.now
+        if let refusal = record.refusal(at: instant) { throw ServiceError.unauthenticated(refusal) }
+        usage.withLock { $0[record.id] = instant }
         return record.principal
     }
 
-    /// Forgets cached keys (a key was revoked here or, through NOTIFY, elsewhere).
+    /// Forgets cached keys (a key was revoked or its staff member deactivated, here or, through
+    /// NOTIFY, elsewhere).
     public func invalidateKeys() {
         cache.withLock { $0.removeAll() }
+    }
+
+    /// Forgets cached dealers (their settings and time zones are read again on next use).
+    public func invalidateDealers() {
+        dealerCache.withLock { $0.removeAll() }
     }
 
     /// Writes the batched "last used" times (called periodically, and at shutdown).
@@ -127,7 +132,7 @@ public final class AccessService: Sendable {
         try Authorization.require(.keysManage, caller)
         var errors = ValidationErrors()
         let name = Text.required(request.name, field: "name", maxLength: 100, errors: &errors)
-        if let expiry = request.expiresAt, expiry <= Date() { errors.add("expires_at", "must be in the future") }
+        if let expiry = request.expiresAt, expiry <= clock.now { errors.add("expires_at", "must be in the future") }
         let dealerID: UUID?
         if let own = caller.dealerID {
             if let requested = request.dealerID, requested != own {
@@ -135,7 +140,7 @@ public final class AccessService: Sendable {
             }
             dealerID = own
         } else if let requested = request.dealerID {
-            guard try await dealer(requested, inGroup: caller.groupID) != nil else {
+            guard try await dealer(requested, inGroup: caller.groupID, in: pool) != nil else {
                 errors.add("dealer_id", "is not a dealer of your group")
                 throw errors
             }
@@ -162,7 +167,7 @@ public final class AccessService: Sendable {
         let secret = Self.generateSecret()
         let draft = APIKeyRecord(
             id: UUID(), groupID: groupID, dealerID: dealerID, role: role, name: name, prefix: String(secret.prefix(12)),
-            staffID: staffID, createdAt: Date(), createdByKeyID: createdBy, expiresAt: expiresAt, revokedAt: nil,
+            staffID: staffID, createdAt: clock.now, createdByKeyID: createdBy, expiresAt: expiresAt, revokedAt: nil,
             lastUsedAt: nil)
         let stored = try await repository.insertKey(draft, secretHash: Self.hash(secret), in: pool)
         return (stored, secret)
@@ -192,8 +197,9 @@ public final class AccessService: Sendable {
             throw ServiceError.conflict("A key cannot revoke itself; revoke it with another admin key.")
         }
         let scope = keyScope(caller)
+        let now = clock.now
         let revoked = try await pool.withTransaction { tx -> APIKeyRecord? in
-            let key = try await repository.revokeKey(id: id, visibleTo: scope, in: tx)
+            let key = try await repository.revokeKey(id: id, visibleTo: scope, now: now, in: tx)
             if key != nil { try await tx.notify(channel: Self.keyChangesChannel, payload: id.uuidString) }
             return key
         }
@@ -208,7 +214,7 @@ public final class AccessService: Sendable {
         var errors = ValidationErrors()
         let clean = Text.required(name, field: "name", maxLength: 200, errors: &errors)
         try errors.throwIfAny()
-        return try await repository.insertGroup(id: UUID(), name: clean ?? name, in: pool)
+        return try await repository.insertGroup(id: UUID(), name: clean ?? name, now: clock.now, in: pool)
     }
 
     public func group(of caller: Principal) async throws -> OEMGroup {
@@ -226,16 +232,14 @@ public final class AccessService: Sendable {
             guard caller.isGroupKey else { throw ServiceError.forbidden("Only a group's key can create dealers.") }
         }
         let clean = try fields.validated()
-        do {
-            return try await repository.insertDealer(id: UUID(), groupID: caller?.groupID ?? groupID, fields: clean, in: pool)
-        } catch let error as PostgresError where error.kind == .foreignKeyViolation {
-            throw ValidationErrors(field: "group_id", "no such group")
-        }
+        let owner = caller?.groupID ?? groupID
+        guard try await repository.group(id: owner, in: pool) != nil else { throw ValidationErrors(field: "group_id", "no such group") }
+        return try await repository.insertDealer(id: UUID(), groupID: owner, fields: clean, now: clock.now, in: pool)
     }
 
     public func dealer(_ id: UUID, by caller: Principal) async throws -> Dealer {
         try Authorization.require(.dealersRead, caller)
-        guard let dealer = try await repository.dealer(id: id, visibleTo: Scopes.read(caller), in: pool) else {
+        guard let dealer = try await repository.dealer(id: id, visibleTo: caller.readScope, in: pool) else {
             throw ServiceError.notFound("No such dealer.")
         }
         return dealer
@@ -243,7 +247,7 @@ public final class AccessService: Sendable {
 
     public func dealers(by caller: Principal, page: PageRequest) async throws -> Page<Dealer> {
         try Authorization.require(.dealersRead, caller)
-        return try await repository.dealers(visibleTo: Scopes.read(caller), page: page, in: pool)
+        return try await repository.dealers(visibleTo: caller.readScope, page: page, in: pool)
     }
 
     /// A dealer admin edits its dealer; a group admin any dealer of the group.
@@ -252,39 +256,43 @@ public final class AccessService: Sendable {
     {
         try Authorization.require(.dealersManage, caller)
         let clean = try fields.validated()
-        let result = try await repository.updateDealer(
-            id: id, expectedVersion: expectedVersion, fields: clean, visibleTo: Scopes.read(caller), in: pool)
+        let now = clock.now
+        let updated = try await pool.withTransaction { tx -> Dealer in
+            guard let current = try await repository.lockDealer(id: id, visibleTo: caller.readScope, in: tx) else {
+                throw ServiceError.notFound("No such dealer.")
+            }
+            guard current.version == expectedVersion else { throw ServiceError.stale(currentVersion: current.version) }
+            var changed = current
+            changed.fields = clean
+            return try await repository.saveDealer(changed, now: now, in: tx)
+        }
         dealerCache.withLock { _ = $0.removeValue(forKey: id) }
-        return try result.unwrap(notFound: "No such dealer.")
+        return updated
     }
 
-    /// A dealer of `groupID`, cached briefly (time zones and settings are read on many writes).
-    public func dealer(_ id: UUID, inGroup groupID: UUID) async throws -> Dealer? {
+    /// A dealer by id, read through `db` (a use case's own transaction) unless cached; cached
+    /// briefly (time zones and settings are read on many writes). For callers that already hold
+    /// a row of the dealer's or are the system; callers naming a dealer go through `readScope`
+    /// and `writeDealer`.
+    public func dealer(_ id: UUID, in db: some PostgresQueryable) async throws -> Dealer? {
         let now = ContinuousClock.now
-        if let cached = dealerCache.withLock({ $0[id] }), now - cached.loadedAt < cacheLifetime {
-            return cached.dealer.groupID == groupID ? cached.dealer : nil
-        }
-        guard let dealer = try await repository.dealer(id: id, visibleTo: .group(groupID), in: pool) else { return nil }
+        if let cached = dealerCache.withLock({ $0[id] }), now - cached.loadedAt < cacheLifetime { return cached.dealer }
+        guard let dealer = try await repository.dealer(id: id, in: db) else { return nil }
         dealerCache.withLock { $0[id] = CachedDealer(dealer: dealer, loadedAt: now) }
+        return dealer
+    }
+
+    /// A dealer of `groupID` (nil for a dealer of another group), cached like `dealer(_:in:)`.
+    public func dealer(_ id: UUID, inGroup groupID: UUID, in db: some PostgresQueryable) async throws -> Dealer? {
+        guard let dealer = try await dealer(id, in: db), dealer.groupID == groupID else { return nil }
         return dealer
     }
 
     /// Every dealer as a periodic-job scope in its own time zone.
     public func dealerScopes() async throws -> [PeriodicScope] {
         try await repository.dealerTimeZones(in: pool).map {
-            .dealer($0.id, timeZone: TimeZone(identifier: $0.timeZone) ?? TimeZone(identifier: DealerFields.defaultTimeZone) ?? .current)
+            .dealer($0.id, timeZone: TimeZone(identifier: $0.timeZone) ?? DealerFields.defaultZone)
         }
-    }
-
-    /// A dealer by id, without a caller (the CLI's bootstrap, jobs, and services that already
-    /// hold a row of the dealer's and need its time zone or settings); cached like `dealer(_:inGroup:)`.
-    public func dealerForBootstrap(_ id: UUID) async throws -> Dealer? {
-        if let cached = dealerCache.withLock({ $0[id] }), ContinuousClock.now - cached.loadedAt < cacheLifetime {
-            return cached.dealer
-        }
-        let row = try await pool.queryFirst("SELECT group_id FROM dealers WHERE id = \(id)")
-        guard let groupID = try row?.decode(0, as: UUID.self) else { return nil }
-        return try await dealer(id, inGroup: groupID)
     }
 
     // MARK: Scopes
@@ -293,12 +301,12 @@ public final class AccessService: Sendable {
     /// of them when the caller narrows with `dealer_id`. Naming a dealer outside the caller's
     /// reach is a 422 that does not say whether that dealer exists.
     public func readScope(_ caller: Principal, dealerFilter: UUID?) async throws -> TenantScope {
-        guard let filter = dealerFilter else { return Scopes.read(caller) }
+        guard let filter = dealerFilter else { return caller.readScope }
         if let own = caller.dealerID {
             guard filter == own else { throw ValidationErrors(field: "dealer_id", "is not a dealer you can read") }
             return .dealer(own)
         }
-        guard try await dealer(filter, inGroup: caller.groupID) != nil else {
+        guard try await dealer(filter, inGroup: caller.groupID, in: pool) != nil else {
             throw ValidationErrors(field: "dealer_id", "is not a dealer you can read")
         }
         return .dealer(filter)
@@ -306,12 +314,12 @@ public final class AccessService: Sendable {
 
     /// The dealer a new record goes to: a dealer key's own dealer; for a group key the dealer it
     /// names (required), which must be in its group.
-    public func writeDealer(_ caller: Principal, requested: UUID?) async throws -> Dealer {
+    public func writeDealer(_ caller: Principal, requested: UUID?, in db: some PostgresQueryable) async throws -> Dealer {
         if let own = caller.dealerID {
             if let requested, requested != own {
                 throw ValidationErrors(field: "dealer_id", "a dealer's key writes to its own dealer only")
             }
-            guard let dealer = try await dealer(own, inGroup: caller.groupID) else {
+            guard let dealer = try await dealer(own, inGroup: caller.groupID, in: db) else {
                 throw ServiceError.unauthenticated("The key's dealer no longer exists.")
             }
             return dealer
@@ -319,37 +327,9 @@ public final class AccessService: Sendable {
         guard let requested else {
             throw ValidationErrors(field: "dealer_id", "is required for a group key: name the dealer to write to")
         }
-        guard let dealer = try await dealer(requested, inGroup: caller.groupID) else {
+        guard let dealer = try await dealer(requested, inGroup: caller.groupID, in: db) else {
             throw ValidationErrors(field: "dealer_id", "is not a dealer of your group")
         }
         return dealer
-    }
-}
-
-/// Permission checks against the matrix.
-public enum Authorization {
-    public static func require(_ permission: Permission, _ caller: Principal) throws(ServiceError) {
-        guard caller.may(permission) else {
-            throw ServiceError.forbidden("The role '\(caller.role.rawValue)' may not do this (\(permission.rawValue)).")
-        }
-    }
-}
-
-/// Scope helpers shared by the services.
-public enum Scopes {
-    /// Everything the caller may read, before any `dealer_id` narrowing.
-    public static func read(_ caller: Principal) -> TenantScope {
-        caller.dealerID.map(TenantScope.dealer) ?? .group(caller.groupID)
-    }
-}
-
-extension VersionedUpdate {
-    /// The value, or the service error for a stale version or a missing row.
-    public func unwrap(notFound message: String) throws -> Value {
-        switch self {
-        case .updated(let value): return value
-        case .stale: throw ServiceError.stale(currentVersion: nil)
-        case .notFound: throw ServiceError.notFound(message)
-        }
     }
 }

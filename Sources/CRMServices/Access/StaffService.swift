@@ -1,48 +1,55 @@
 public import CRMDomain
-public import CRMStore
+import CRMStore
 public import Foundation
-public import PostgresClient
+import PostgresClient
 
 /// Staff members of a dealer.
 public final class StaffService: Sendable {
-    let pool: PostgresPool
-    let access: AccessService
+    let kit: ServiceKit
     let staff = StaffRepository()
 
-    public init(pool: PostgresPool, access: AccessService) {
-        self.pool = pool
-        self.access = access
-    }
+    init(_ kit: ServiceKit) { self.kit = kit }
 
     public func create(_ fields: StaffFields, dealerID requested: UUID?, context: CallContext) async throws -> StaffMember {
-        try Authorization.require(.staffWrite, context.principal)
-        let dealer = try await access.writeDealer(context.principal, requested: requested)
-        return try await staff.insert(id: UUID(), dealerID: dealer.id, fields: try fields.validated(), in: pool)
+        try await kit.useCases.create(.staffWrite, dealer: requested, context: context) { step in
+            try await staff.insert(id: UUID(), dealerID: step.dealer.id, fields: try fields.validated(), now: step.now, in: step.tx)
+        }
     }
 
     public func get(_ id: UUID, context: CallContext) async throws -> StaffMember {
         try Authorization.require(.staffRead, context.principal)
-        guard let member = try await staff.find(id: id, scope: Scopes.read(context.principal), in: pool) else {
+        guard let member = try await staff.find(id: id, scope: context.principal.readScope, in: kit.pool) else {
             throw ServiceError.notFound("No such staff member.")
         }
         return member
     }
 
     public func list(
-        filter: StaffRepository.Filter, dealerFilter: UUID?, page: PageRequest, context: CallContext
+        filter: StaffFilter, dealerFilter: UUID?, page: PageRequest, context: CallContext
     ) async throws -> Page<StaffMember> {
         try Authorization.require(.staffRead, context.principal)
-        let scope = try await access.readScope(context.principal, dealerFilter: dealerFilter)
-        return try await staff.list(scope: scope, filter: filter, page: page, in: pool)
+        let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
+        return try await staff.list(scope: scope, filter: filter, page: page, in: kit.pool)
     }
 
+    /// Replaces the writable fields. Deactivating a staff member stops the API keys tied to him
+    /// at once, in this process and (through `NOTIFY crm_api_keys`) in every other.
     public func update(_ id: UUID, expectedVersion: Int, fields: StaffFields, context: CallContext) async throws
         -> StaffMember
     {
-        try Authorization.require(.staffWrite, context.principal)
-        return try await staff.update(
-            id: id, expectedVersion: expectedVersion, fields: try fields.validated(), scope: Scopes.read(context.principal),
-            in: pool
-        ).unwrap(notFound: "No such staff member.")
+        let updated = try await kit.useCases.change(
+            .staffWrite, expectedVersion: expectedVersion, context: context, notFound: "No such staff member.",
+            lock: { scope, tx in try await staff.lock(id: id, scope: scope, in: tx) }
+        ) { current, step -> StaffMember in
+            let clean = try fields.validated()
+            var changed = current
+            changed.fields = clean
+            if current.fields.active != clean.active {
+                try await step.tx.notify(channel: AccessService.keyChangesChannel, payload: "staff:\(id.uuidString)")
+            }
+            return try await staff.save(changed, now: step.now, in: step.tx)
+        }
+        kit.access.invalidateKeys()
+        return updated
     }
 }

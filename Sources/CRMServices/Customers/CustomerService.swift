@@ -1,45 +1,16 @@
 public import CRMDomain
-public import CRMStore
+import CRMStore
 public import Foundation
-public import PostgresClient
+import PostgresClient
 
-/// A section of the customer 360 view that another domain contributes (leads, membership,
-/// reminders, complaints...). Each domain implements one in its own folder and registers it;
-/// the 360 view never changes for a new section.
-public protocol Customer360SectionProvider: Sendable {
-    /// The section's key in the view.
-    var name: String { get }
-    /// The section's content for one customer as `context`'s caller may see it, read inside the
-    /// view's snapshot transaction; nil leaves the section out (the caller's role may not read
-    /// that domain).
-    func section(for customer: Customer, context: CallContext, in transaction: PostgresTransaction) async throws
-        -> (any Sendable)?
-}
-
-/// The customer 360 view: one consistent snapshot of everything known about a customer.
-public struct Customer360: Sendable {
-    public var customer: Customer
-    public var consents: [ConsentState]
-    public var vehicles: [(vehicle: Vehicle, ownership: Ownership, latestReading: OdometerReading?)]
-    /// Contributed sections by name.
-    public var sections: [String: any Sendable]
-}
-
-/// Customers: create, read, search, update with audit, delete, erase, consent, 360 view.
+/// Customers: create, read, search, update with audit, delete, erase, consent.
 public final class CustomerService: Sendable {
-    let pool: PostgresPool
-    let access: AccessService
+    let kit: ServiceKit
     let customers = CustomerRepository()
     let consents = ConsentRepository()
     let audit = AuditRepository()
-    let vehicles = VehicleRepository()
-    let sectionProviders: [any Customer360SectionProvider]
 
-    public init(pool: PostgresPool, access: AccessService, sections: [any Customer360SectionProvider] = []) {
-        self.pool = pool
-        self.access = access
-        self.sectionProviders = sections
-    }
+    init(_ kit: ServiceKit) { self.kit = kit }
 
     /// An initial consent given with the customer's creation.
     public struct InitialConsent: Sendable {
@@ -52,54 +23,50 @@ public final class CustomerService: Sendable {
             self.status = status
             self.source = source
         }
+
+        /// Each channel at most once.
+        static func check(_ consents: [InitialConsent]) throws {
+            if Set(consents.map(\.channel)).count != consents.count {
+                throw ValidationErrors(field: "consents", "names a channel twice")
+            }
+        }
     }
+
+    static let duplicatePhone = "A customer with this phone number already exists at this dealer."
 
     public func create(
         _ fields: CustomerFields, dealerID requested: UUID?, consents initial: [InitialConsent] = [], context: CallContext
     ) async throws -> Customer {
-        try Authorization.require(.customersWrite, context.principal)
-        let dealer = try await access.writeDealer(context.principal, requested: requested)
-        let clean = try fields.validated(today: dealer.today())
-        if Set(initial.map(\.channel)).count != initial.count {
-            throw ValidationErrors(field: "consents", "names a channel twice")
-        }
-        do {
-            return try await pool.withTransaction { tx in
-                try await self.insert(clean, dealerID: dealer.id, consents: initial, actor: context.actor, in: tx)
+        try InitialConsent.check(initial)
+        return try await kit.useCases.create(.customersWrite, dealer: requested, context: context) { step in
+            do {
+                return try await insert(try fields.validated(today: step.today), consents: initial, in: step)
+            } catch let duplicate as Duplicate<Customer> {
+                throw ServiceError.conflict(Self.duplicatePhone, existingID: duplicate.existing?.id)
             }
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "customers_phone" {
-            throw try await duplicatePhone(clean.phone, dealerID: dealer.id)
         }
     }
 
-    /// Inserts a validated customer with its initial consents and audit entry, inside the
-    /// caller's transaction (the leads service converts a lead with it).
-    public func insert(
-        _ clean: CustomerFields, dealerID: UUID, consents initial: [InitialConsent], actor: Actor, in tx: PostgresTransaction
-    ) async throws -> Customer {
-        let customer = try await customers.insert(id: UUID(), dealerID: dealerID, fields: clean, in: tx)
-        try await audit.record(
-            dealerID: dealerID, customerID: customer.id, entity: "customer", entityID: customer.id, action: .create,
+    /// Inserts a validated customer with its initial consents and audit entry, inside a use case
+    /// of this module (the leads service's conversion goes through `CustomerService` too).
+    func insert(_ clean: CustomerFields, consents initial: [InitialConsent], in step: UseCase) async throws -> Customer {
+        let customer = try await customers.insert(id: UUID(), dealerID: step.dealer.id, fields: clean, now: step.now, in: step.tx)
+        try await step.record(
+            .create, entity: "customer", id: customer.id, customerID: customer.id,
             changes: CustomerFields(kind: clean.kind, name: "").contactChanges(to: clean).map {
                 FieldChange(field: $0.field, old: nil, new: $0.new)
-            }.filter { $0.new != nil }, actor: actor, in: tx)
-        let now = Date()
+            }.filter { $0.new != nil })
         for consent in initial {
-            try await recordConsent(
-                customer: customer, channel: consent.channel, status: consent.status, effectiveAt: now,
-                source: consent.source, note: nil, actor: actor, in: tx)
+            _ = try await recordConsent(
+                customer: customer, channel: consent.channel, status: consent.status, effectiveAt: step.now,
+                source: consent.source, note: nil, in: step)
         }
         return customer
     }
 
-    func duplicatePhone(_ phone: String?, dealerID: UUID) async throws -> ServiceError {
-        let existing = try await phone.asyncMap { try await customers.find(phone: $0, dealerID: dealerID, in: pool) } ?? nil
-        return .conflict("A customer with this phone number already exists at this dealer.", existingID: existing?.id)
-    }
-
     public func get(_ id: UUID, context: CallContext) async throws -> Customer {
         try Authorization.require(.customersRead, context.principal)
-        guard let customer = try await customers.find(id: id, scope: Scopes.read(context.principal), in: pool) else {
+        guard let customer = try await customers.find(id: id, scope: context.principal.readScope, in: kit.pool) else {
             throw ServiceError.notFound("No such customer.")
         }
         return customer
@@ -108,22 +75,11 @@ public final class CustomerService: Sendable {
     /// Search: exact phone (any spelling of the number), name prefix, plate or VIN of a vehicle
     /// the customer owns now, tag, kind.
     public func list(
-        filter: CustomerRepository.Filter, dealerFilter: UUID?, page: PageRequest, context: CallContext
+        filter: CustomerFilter, dealerFilter: UUID?, page: PageRequest, context: CallContext
     ) async throws -> Page<Customer> {
         try Authorization.require(.customersRead, context.principal)
-        let scope = try await access.readScope(context.principal, dealerFilter: dealerFilter)
-        var normalized = filter
-        var errors = ValidationErrors()
-        normalized.phone = PhoneNumber.normalized(filter.phone, errors: &errors)
-        if let vin = filter.vin { normalized.vin = vin.trimmingCharacters(in: .whitespaces).uppercased() }
-        if let plate = filter.plate { normalized.plate = plate.uppercased().filter { !" ·.-".contains($0) } }
-        if let prefix = filter.namePrefix {
-            let trimmed = prefix.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.count > 100 { errors.add("name", "must be 1 to 100 characters") }
-            normalized.namePrefix = trimmed
-        }
-        try errors.throwIfAny()
-        return try await customers.list(scope: scope, filter: normalized, page: page, in: pool)
+        let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
+        return try await customers.list(scope: scope, filter: try filter.normalized(), page: page, in: kit.pool)
     }
 
     /// Replaces the writable fields (the HTTP layer applies the merge patch to the current
@@ -131,68 +87,55 @@ public final class CustomerService: Sendable {
     public func update(_ id: UUID, expectedVersion: Int, fields: CustomerFields, context: CallContext) async throws
         -> Customer
     {
-        try Authorization.require(.customersWrite, context.principal)
-        let scope = Scopes.read(context.principal)
-        guard let current = try await customers.find(id: id, scope: scope, in: pool) else {
-            throw ServiceError.notFound("No such customer.")
-        }
-        guard current.version == expectedVersion else { throw ServiceError.stale(currentVersion: current.version) }
-        guard current.erasedAt == nil else { throw ServiceError.conflict("The customer has been erased; it cannot be edited.") }
-        let dealer = try await access.dealer(current.dealerID, inGroup: context.principal.groupID)
-        let clean = try fields.validated(today: dealer?.today() ?? LocalDate(Date(), in: TimeZone(secondsFromGMT: 28800) ?? .gmt))
-        do {
-            return try await pool.withTransaction { tx in
-                let updated = try await customers.update(
-                    id: id, expectedVersion: expectedVersion, fields: clean, scope: .dealer(current.dealerID), in: tx
-                ).unwrap(notFound: "No such customer.")
-                let changes = current.fields.contactChanges(to: updated.fields)
-                if !changes.isEmpty {
-                    try await audit.record(
-                        dealerID: current.dealerID, customerID: id, entity: "customer", entityID: id, action: .update,
-                        changes: changes, actor: context.actor, in: tx)
-                }
-                return updated
+        try await kit.useCases.change(
+            .customersWrite, expectedVersion: expectedVersion, context: context, notFound: "No such customer.",
+            lock: { scope, tx in try await customers.lock(id: id, scope: scope, in: tx) }
+        ) { current, step in
+            guard current.erasedAt == nil else { throw RuleViolation("The customer has been erased; it cannot be edited.") }
+            var changed = current
+            changed.fields = try fields.validated(today: step.today)
+            let saved: Customer
+            do {
+                saved = try await customers.save(changed, now: step.now, in: step.tx)
+            } catch let duplicate as Duplicate<Customer> {
+                throw ServiceError.conflict(Self.duplicatePhone, existingID: duplicate.existing?.id)
             }
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "customers_phone" {
-            throw try await duplicatePhone(clean.phone, dealerID: current.dealerID)
+            let changes = current.fields.contactChanges(to: saved.fields)
+            if !changes.isEmpty {
+                try await step.record(.update, entity: "customer", id: id, customerID: id, changes: changes)
+            }
+            return saved
         }
     }
 
     public func delete(_ id: UUID, expectedVersion: Int, context: CallContext) async throws {
-        try Authorization.require(.customersDelete, context.principal)
-        let scope = Scopes.read(context.principal)
-        try await pool.withTransaction { tx in
-            let deleted = try await customers.delete(id: id, expectedVersion: expectedVersion, scope: scope, in: tx)
-                .unwrap(notFound: "No such customer.")
-            try await audit.record(
-                dealerID: deleted.dealerID, customerID: id, entity: "customer", entityID: id, action: .delete,
-                changes: [], actor: context.actor, in: tx)
+        try await kit.useCases.change(
+            .customersDelete, expectedVersion: expectedVersion, context: context, notFound: "No such customer.",
+            lock: { scope, tx in try await customers.lock(id: id, scope: scope, in: tx) }
+        ) { current, step in
+            _ = try await customers.delete(current, now: step.now, in: step.tx)
+            try await step.record(.delete, entity: "customer", id: id, customerID: id)
         }
     }
 
     /// Anonymises a customer on request: personal fields wiped, the values in its audit trail
     /// scrubbed, every granted consent withdrawn; vehicles, history and statistics kept; the
-    /// erasure itself audited.
+    /// erasure itself audited. Erasing an erased customer changes nothing.
     public func erase(_ id: UUID, context: CallContext) async throws -> Customer {
-        try Authorization.require(.customersErase, context.principal)
-        guard let current = try await customers.find(id: id, scope: Scopes.read(context.principal), in: pool) else {
-            throw ServiceError.notFound("No such customer.")
-        }
-        if current.erasedAt != nil { return current }
-        return try await pool.withTransaction { tx in
-            let states = try await consents.current(customerID: id, dealerID: current.dealerID, in: tx)
-            for state in states where state.status == .granted {
-                try await recordConsent(
-                    customer: current, channel: state.channel, status: .withdrawn, effectiveAt: Date(),
-                    source: .customerRequest, note: "erasure", actor: context.actor, in: tx)
+        try await kit.useCases.change(
+            .customersErase, expectedVersion: nil, context: context, notFound: "No such customer.",
+            lock: { scope, tx in try await customers.lock(id: id, scope: scope, in: tx) }
+        ) { current, step in
+            if current.erasedAt != nil { return current }
+            for state in try await consents.current(customerID: id, dealerID: current.dealerID, in: step.tx)
+            where state.status == .granted {
+                _ = try await recordConsent(
+                    customer: current, channel: state.channel, status: .withdrawn, effectiveAt: step.now,
+                    source: .customerRequest, note: "erasure", in: step)
             }
-            guard let erased = try await customers.erase(id: id, dealerID: current.dealerID, in: tx) else {
-                throw ServiceError.notFound("No such customer.")
-            }
-            try await audit.scrubValues(customerID: id, dealerID: current.dealerID, in: tx)
-            try await audit.record(
-                dealerID: current.dealerID, customerID: id, entity: "customer", entityID: id, action: .erase,
-                changes: [], actor: context.actor, in: tx)
+            let erased = try await customers.erase(current, now: step.now, in: step.tx)
+            try await audit.scrubValues(customerID: id, dealerID: current.dealerID, in: step.tx)
+            try await step.record(.erase, entity: "customer", id: id, customerID: id)
             return erased
         }
     }
@@ -217,101 +160,61 @@ public final class CustomerService: Sendable {
     }
 
     public func changeConsent(customerID: UUID, _ change: ConsentChange, context: CallContext) async throws -> ConsentEvent {
-        try Authorization.require(.consentsWrite, context.principal)
         var errors = ValidationErrors()
         let note = Text.optional(change.note, field: "note", maxLength: 500, errors: &errors)
-        let now = Date()
-        let effectiveAt = change.effectiveAt ?? now
-        if effectiveAt > now.addingTimeInterval(60) { errors.add("effective_at", "cannot be in the future") }
         try errors.throwIfAny()
-        guard let customer = try await customers.find(id: customerID, scope: Scopes.read(context.principal), in: pool) else {
-            throw ServiceError.notFound("No such customer.")
-        }
-        if customer.erasedAt != nil, change.status == .granted {
-            throw ServiceError.conflict("The customer has been erased; consent cannot be granted.")
-        }
-        return try await pool.withTransaction { tx in
-            try await recordConsent(
+        return try await kit.useCases.change(
+            .consentsWrite, expectedVersion: nil, context: context, notFound: "No such customer.",
+            lock: { scope, tx in try await customers.lock(id: customerID, scope: scope, in: tx) }
+        ) { customer, step in
+            let effectiveAt = change.effectiveAt ?? step.now
+            if effectiveAt > step.now.addingTimeInterval(60) {
+                throw ValidationErrors(field: "effective_at", "cannot be in the future")
+            }
+            if customer.erasedAt != nil, change.status == .granted {
+                throw RuleViolation("The customer has been erased; consent cannot be granted.")
+            }
+            return try await recordConsent(
                 customer: customer, channel: change.channel, status: change.status, effectiveAt: effectiveAt,
-                source: change.source, note: note, actor: context.actor, in: tx)
+                source: change.source, note: note, in: step)
         }
     }
 
-    /// Records a consent change and its audit entry in the caller's transaction.
-    /// Records a consent change with its audit entry, inside the caller's transaction (the
-    /// leads service carries a lead's consents over at conversion).
-    public func recordConsent(
+    /// Records a consent change with its audit entry, inside a use case of this module (the
+    /// leads service carries a lead's consents over at conversion through here).
+    func recordConsent(
         customer: Customer, channel: ConsentChannel, status: ConsentStatus, effectiveAt: Date, source: ConsentSource,
-        note: String?, actor: Actor, in tx: PostgresTransaction
+        note: String?, in step: UseCase
     ) async throws -> ConsentEvent {
         let event = try await consents.record(
             dealerID: customer.dealerID, customerID: customer.id, channel: channel, status: status,
-            effectiveAt: effectiveAt, source: source, note: note, actor: actor, in: tx)
-        try await audit.record(
-            dealerID: customer.dealerID, customerID: customer.id, entity: "consent", entityID: event.id, action: .consent,
-            changes: [FieldChange(field: "consent.\(channel.rawValue)", old: nil, new: status.rawValue)], actor: actor, in: tx)
+            effectiveAt: effectiveAt, source: source, note: note, actor: step.actor, now: step.now, in: step.tx)
+        try await step.record(
+            .consent, entity: "consent", id: event.id, customerID: customer.id,
+            changes: [FieldChange(field: "consent.\(channel.rawValue)", old: nil, new: status.rawValue)])
         return event
     }
 
     public func consents(customerID: UUID, context: CallContext) async throws -> [ConsentState] {
         let customer = try await get(customerID, context: context)
-        return try await consents.current(customerID: customer.id, dealerID: customer.dealerID, in: pool)
+        return try await consents.current(customerID: customer.id, dealerID: customer.dealerID, in: kit.pool)
     }
 
     public func consentHistory(customerID: UUID, page: PageRequest, context: CallContext) async throws -> Page<ConsentEvent> {
         let customer = try await get(customerID, context: context)
-        return try await consents.history(customerID: customer.id, dealerID: customer.dealerID, page: page, in: pool)
+        return try await consents.history(customerID: customer.id, dealerID: customer.dealerID, page: page, in: kit.pool)
     }
 
-    // MARK: Audit and 360
+    // MARK: Audit
 
-    /// The audit trail of a customer: managers and admins only.
+    /// The audit trail of a customer: managers and admins only. A deleted customer keeps its
+    /// trail.
     public func auditTrail(customerID: UUID, page: PageRequest, context: CallContext) async throws -> Page<AuditEvent> {
         try Authorization.require(.auditRead, context.principal)
-        // Deleted customers keep their trail: look the id up without the deleted filter.
-        let scope = Scopes.read(context.principal)
-        guard let dealerID = try await dealerOfCustomer(customerID, scope: scope, includeDeleted: true) else {
-            throw ServiceError.notFound("No such customer.")
-        }
-        return try await audit.events(customerID: customerID, dealerID: dealerID, page: page, in: pool)
-    }
-
-    func dealerOfCustomer(_ id: UUID, scope: TenantScope, includeDeleted: Bool) async throws -> UUID? {
-        let row = try await pool.queryFirst(
-            """
-            SELECT dealer_id FROM customers
-            WHERE \(fragment: scope.condition()) AND id = \(id) AND (\(includeDeleted) OR deleted_at IS NULL)
-            """)
-        return try row?.decode(0, as: UUID.self)
-    }
-
-    /// The 360 view, read in one snapshot.
-    public func view360(_ id: UUID, context: CallContext) async throws -> Customer360 {
-        try Authorization.require(.customersRead, context.principal)
-        let scope = Scopes.read(context.principal)
-        let providers = sectionProviders
-        return try await pool.withTransaction(isolation: .repeatableRead, readOnly: true) { tx in
-            guard let customer = try await customers.find(id: id, scope: scope, in: tx) else {
-                throw ServiceError.notFound("No such customer.")
-            }
-            let states = try await consents.current(customerID: id, dealerID: customer.dealerID, in: tx)
-            let owned = try await vehicles.owned(byCustomer: id, dealerID: customer.dealerID, in: tx)
-            var sections: [String: any Sendable] = [:]
-            for provider in providers {
-                if let section = try await provider.section(for: customer, context: context, in: tx) {
-                    sections[provider.name] = section
-                }
-            }
-            return Customer360(
-                customer: customer, consents: states,
-                vehicles: owned.map { (vehicle: $0.0, ownership: $0.1, latestReading: $0.2) }, sections: sections)
-        }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
+        guard
+            let dealerID = try await customers.dealerOf(
+                id: customerID, scope: context.principal.readScope, includingDeleted: true, in: kit.pool)
+        else { throw ServiceError.notFound("No such customer.") }
+        return try await audit.events(customerID: customerID, dealerID: dealerID, page: page, in: kit.pool)
     }
 }

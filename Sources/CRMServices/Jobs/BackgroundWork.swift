@@ -2,9 +2,9 @@ public import JobQueue
 import Logging
 public import PostgresClient
 
-/// Every job kind the service runs and every periodic schedule, in one place: `crm work` and
-/// `crm serve --with-worker` build their worker from this. Each domain contributes its kinds
-/// here (its handlers live in its own folder).
+/// Every job kind the service runs and every periodic schedule: the queue's own housekeeping
+/// and each domain module's background work. `crm work` and `crm serve --with-worker` build their
+/// worker from this.
 public struct BackgroundWork: Sendable {
     public var registry: JobRegistry
     public var schedules: [PeriodicJob]
@@ -25,8 +25,10 @@ public struct BackgroundWork: Sendable {
         registry.register(
             Maintenance.pruneKind(pool: pool, completedRetention: retention.completed, discardedRetention: retention.discarded))
         var schedules = [Maintenance.pruneSchedule]
-        for kind in LeadJobs.kinds(services.leads) { registry.register(kind) }
-        schedules += LeadJobs.schedules(access: services.access)
+        for module in services.modules {
+            for kind in module.jobs(services) { registry.register(kind) }
+            schedules += module.schedules(services)
+        }
         self.registry = registry
         self.schedules = schedules
     }

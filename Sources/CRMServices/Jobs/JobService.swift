@@ -1,6 +1,6 @@
 public import CRMDomain
-public import CRMStore
 public import Foundation
+import CRMStore
 public import JobQueue
 public import PostgresClient
 
@@ -11,15 +11,12 @@ public import PostgresClient
 /// or touches them (one tenant must not cancel everyone's prune); operators watch them through
 /// `/metrics` and the database.
 public final class JobService: Sendable {
-    let pool: PostgresPool
-    let access: AccessService
-    public let queue: JobQueue
+    let kit: ServiceKit
+    var pool: PostgresPool { kit.pool }
+    var access: AccessService { kit.access }
+    var queue: JobQueue { kit.queue }
 
-    public init(pool: PostgresPool, access: AccessService, queue: JobQueue) {
-        self.pool = pool
-        self.access = access
-        self.queue = queue
-    }
+    init(_ kit: ServiceKit) { self.kit = kit }
 
     public func list(
         filter: JobQueue.Filter, dealerFilter: UUID?, page: PageRequest, context: CallContext
@@ -28,9 +25,8 @@ public final class JobService: Sendable {
         let scope = try await scope(context.principal, dealerFilter: dealerFilter)
         var before: Int64?
         if let cursor = page.cursor {
-            let values = try cursor.values(for: "jobs.id", count: 1)
-            guard let id = Int64(values[0]) else { throw CursorError() }
-            before = id
+            _ = try cursor.values(for: "jobs.id", count: 1)
+            before = try cursor.integer(0)
         }
         let rows = try await queue.jobs(filter: filter, scope: scope, before: before, limit: page.limit + 1, in: pool)
         return Page.from(rows, limit: page.limit, sort: "jobs.id") { [String($0.id)] }

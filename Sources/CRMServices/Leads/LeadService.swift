@@ -1,9 +1,9 @@
 public import CRMDomain
-public import CRMStore
+import CRMStore
 public import Foundation
 public import JobQueue
 import Logging
-public import PostgresClient
+import PostgresClient
 
 /// A lead with the dealer date it is seen from: temperature, qualification and overdue are
 /// derived from it, never stored.
@@ -17,58 +17,50 @@ public struct LeadView: Sendable {
 }
 
 /// Leads: capture, assignment and the pool, follow-ups, status and loss approval, conversion,
-/// merging, KPIs. The model the other domain services follow.
+/// merging, KPIs. Each use case runs through `UseCaseRunner`; every decision is a `LeadRules`
+/// function; `LeadRepository` stores the result. The model the other domain services follow.
 public final class LeadService: Sendable {
-    let pool: PostgresPool
-    let access: AccessService
+    let kit: ServiceKit
     let customerService: CustomerService
     let vehicleService: VehicleService
-    let queue: JobQueue
     let leads = LeadRepository()
     let reports = LeadReportRepository()
     let customers = CustomerRepository()
-    let vehicles = VehicleRepository()
+    let staff = StaffRepository()
 
-    public init(
-        pool: PostgresPool, access: AccessService, customers: CustomerService, vehicles: VehicleService, queue: JobQueue
-    ) {
-        self.pool = pool
-        self.access = access
+    init(_ kit: ServiceKit, customers: CustomerService, vehicles: VehicleService) {
+        self.kit = kit
         self.customerService = customers
         self.vehicleService = vehicles
-        self.queue = queue
     }
 
     // MARK: Visibility
 
-    /// A consultant (role `sales`) sees his own leads and the open pool; everyone else with
-    /// `leadsRead` sees every lead of the dealers in scope.
-    static func scope(_ caller: Principal, tenant: TenantScope) -> LeadScope {
-        guard caller.role == .sales else { return LeadScope(tenant: tenant) }
-        if let staff = caller.staffID { return LeadScope(tenant: tenant, consultant: staff) }
-        return LeadScope(tenant: tenant, poolOnly: true)
-    }
-
     func readScope(_ context: CallContext, dealerFilter: UUID? = nil) async throws -> LeadScope {
         try Authorization.require(.leadsRead, context.principal)
-        return Self.scope(context.principal, tenant: try await access.readScope(context.principal, dealerFilter: dealerFilter))
+        return LeadScope.of(context.principal, tenant: try await kit.access.readScope(context.principal, dealerFilter: dealerFilter))
     }
 
-    /// The lead for a change by the caller: visible, and for a consultant his own (a pool lead is
-    /// claimed first). Locked in `tx`.
-    func lockForWork(_ id: UUID, expectedVersion: Int?, context: CallContext, in tx: PostgresTransaction) async throws -> Lead {
-        try Authorization.require(.leadsWrite, context.principal)
-        let scope = Self.scope(context.principal, tenant: Scopes.read(context.principal))
-        guard let lead = try await leads.lock(id: id, scope: scope, in: tx) else { throw ServiceError.notFound("No such lead.") }
-        if context.principal.role == .sales, context.principal.staffID == nil || lead.consultantID != context.principal.staffID {
-            throw ServiceError.forbidden("A consultant works his own leads; claim a pool lead first.")
+    /// The lead for a change by the caller, locked: visible to him, and for a consultant his own
+    /// (a pool lead is claimed first).
+    func lockForWork(_ id: UUID, context: CallContext) -> (TenantScope, PostgresTransaction) async throws -> Lead? {
+        { [leads] tenant, tx in
+            let scope = LeadScope.of(context.principal, tenant: tenant)
+            guard let lead = try await leads.lock(id: id, scope: scope, in: tx) else { return nil }
+            guard scope.mayWork(lead) else {
+                throw ServiceError.forbidden("A consultant works his own leads; claim a pool lead first.")
+            }
+            return lead
         }
-        if let expectedVersion, expectedVersion != lead.version { throw ServiceError.stale(currentVersion: lead.version) }
-        return lead
     }
 
-    /// Renders leads with each one's dealer date.
-    func views(_ items: [Lead]) async throws -> [LeadView] {
+    /// The lead for a manager's decision, locked (no consultant narrowing).
+    func lockForManager(_ id: UUID) -> (TenantScope, PostgresTransaction) async throws -> Lead? {
+        { [leads] tenant, tx in try await leads.lock(id: id, scope: LeadScope(tenant: tenant), in: tx) }
+    }
+
+    /// Renders leads with each one's dealer date (dealers read outside any transaction).
+    func views(_ items: [Lead], now: Date) async throws -> [LeadView] {
         var todays: [UUID: LocalDate] = [:]
         var result: [LeadView] = []
         result.reserveCapacity(items.count)
@@ -77,7 +69,7 @@ public final class LeadService: Sendable {
             if let known = todays[lead.dealerID] {
                 today = known
             } else {
-                today = try await dealer(lead.dealerID).today()
+                today = try await dealerToday(lead.dealerID, now: now, in: kit.pool)
                 todays[lead.dealerID] = today
             }
             result.append(LeadView(lead: lead, today: today))
@@ -85,13 +77,21 @@ public final class LeadService: Sendable {
         return result
     }
 
-    func view(_ lead: Lead) async throws -> LeadView {
-        LeadView(lead: lead, today: try await dealer(lead.dealerID).today())
+    func dealerToday(_ dealerID: UUID, now: Date, in db: some PostgresQueryable) async throws -> LocalDate {
+        guard let dealer = try await kit.access.dealer(dealerID, in: db) else { throw ServiceError.notFound("No such dealer.") }
+        return dealer.today(at: now)
     }
 
-    private func dealer(_ id: UUID) async throws -> Dealer {
-        guard let dealer = try await access.dealerForBootstrap(id) else { throw ServiceError.notFound("No such dealer.") }
-        return dealer
+    /// The 409 for a phone that an open lead already has: names the lead and its consultant.
+    static func duplicatePhone(_ duplicate: Duplicate<Lead>) -> ServiceError {
+        let existing = duplicate.existing
+        var details: [String: String] = [:]
+        if let consultant = existing?.consultantID { details["existing_consultant_id"] = consultant.uuidString.lowercased() }
+        return .conflict(
+            existing?.consultantID == nil
+                ? "An open lead with this phone number already exists at this dealer (in the shared pool)."
+                : "An open lead with this phone number already exists at this dealer, owned by another consultant.",
+            existingID: existing?.id, details: details)
     }
 
     // MARK: Capture
@@ -106,13 +106,8 @@ public final class LeadService: Sendable {
         _ fields: LeadFields, consultantID requested: UUID?, consents: [CustomerService.InitialConsent], dealerID: UUID?,
         context: CallContext
     ) async throws -> LeadView {
-        try Authorization.require(.leadsWrite, context.principal)
         let caller = context.principal
-        let dealer = try await access.writeDealer(caller, requested: dealerID)
-        let clean = try fields.validated(today: dealer.today())
-        if Set(consents.map(\.channel)).count != consents.count {
-            throw ValidationErrors(field: "consents", "names a channel twice")
-        }
+        try CustomerService.InitialConsent.check(consents)
         var consultant = requested
         if caller.role == .sales {
             if let requested, requested != caller.staffID {
@@ -123,120 +118,99 @@ public final class LeadService: Sendable {
             // Naming the consultant is an assignment.
             try Authorization.require(.leadsAssign, caller)
         }
-        if let requested = consultant, !(try await leads.isActiveConsultant(requested, dealerID: dealer.id, in: pool)) {
-            throw ValidationErrors(field: "consultant_id", "is not an active sales consultant of this dealer")
-        }
-        try await checkReferrer(clean.referrerCustomerID, dealerID: dealer.id, in: pool)
-        do {
-            let lead = try await pool.withTransaction { tx -> Lead in
-                var reason: AssignmentReason = .created
-                if consultant == nil, dealer.fields.settings.leadAssignment == .roundRobin {
-                    consultant = try await leads.nextRoundRobinConsultant(dealerID: dealer.id, in: tx)
-                    reason = .roundRobin
-                }
-                let customer = try await clean.phone.asyncMap { try await customers.find(phone: $0, dealerID: dealer.id, in: tx) } ?? nil
-                let lead = try await leads.insert(
-                    id: UUID(), dealerID: dealer.id, fields: clean, consultantID: consultant, customerID: customer?.id, in: tx)
-                if let consultant {
-                    try await leads.recordAssignment(
-                        dealerID: dealer.id, leadID: lead.id, from: nil, to: consultant, reason: reason, actorKey: caller.keyID,
-                        in: tx)
-                }
-                let now = Date()
-                for consent in consents {
-                    try await leads.addConsent(
-                        leadID: lead.id, dealerID: dealer.id, channel: consent.channel, status: consent.status,
-                        source: consent.source, effectiveAt: now, actorKey: caller.keyID, in: tx)
-                }
-                return lead
+        return try await kit.useCases.create(.leadsWrite, dealer: dealerID, context: context) { step in
+            let clean = try fields.validated(today: step.today)
+            let dealer = step.dealer
+            if let named = consultant, !(try await staff.isActiveConsultant(named, dealerID: dealer.id, in: step.tx)) {
+                throw ValidationErrors(field: "consultant_id", "is not an active sales consultant of this dealer")
             }
-            return LeadView(lead: lead, today: dealer.today())
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "leads_open_phone" {
-            throw try await duplicatePhone(clean.phone, dealerID: dealer.id)
+            try await checkReferrer(clean.referrerCustomerID, dealerID: dealer.id, in: step.tx)
+            var reason: AssignmentReason = .created
+            if consultant == nil, dealer.fields.settings.leadAssignment == .roundRobin {
+                consultant = try await leads.nextRoundRobinConsultant(dealerID: dealer.id, now: step.now, in: step.tx)
+                reason = .roundRobin
+            }
+            let customer = try await clean.phone.asyncMap { try await customers.find(phone: $0, dealerID: dealer.id, in: step.tx) } ?? nil
+            let draft = Lead(
+                id: UUID(), dealerID: dealer.id, fields: clean, status: .new, consultantID: consultant,
+                assignedAt: consultant == nil ? nil : step.now, contact: ContactPlan(), customerID: customer?.id, loss: nil,
+                sale: nil, lostAt: nil, mergedInto: nil, createdAt: step.now, updatedAt: step.now, version: 1)
+            let lead: Lead
+            do {
+                lead = try await leads.insert(draft, in: step.tx)
+            } catch let duplicate as Duplicate<Lead> {
+                throw Self.duplicatePhone(duplicate)
+            }
+            if let consultant {
+                try await leads.recordAssignment(
+                    dealerID: dealer.id, leadID: lead.id, from: nil, to: consultant, reason: reason, actorKey: caller.keyID,
+                    at: step.now, in: step.tx)
+            }
+            for consent in consents {
+                try await leads.addConsent(
+                    leadID: lead.id, dealerID: dealer.id,
+                    consent: LeadConsent(channel: consent.channel, status: consent.status, source: consent.source, effectiveAt: step.now),
+                    actorKey: caller.keyID, in: step.tx)
+            }
+            return LeadView(lead: lead, today: step.today)
         }
     }
 
     /// The referring customer must be one of the dealer's.
-    func checkReferrer(_ referrer: UUID?, dealerID: UUID, in db: some PostgresQueryable) async throws {
-        if let referrer, try await customers.find(id: referrer, scope: .dealer(dealerID), in: db) == nil {
+    func checkReferrer(_ referrer: UUID?, dealerID: UUID, in tx: PostgresTransaction) async throws {
+        if let referrer, try await customers.find(id: referrer, scope: .dealer(dealerID), in: tx) == nil {
             throw ValidationErrors(field: "referrer_customer_id", "is not a customer of this dealer")
         }
-    }
-
-    /// The 409 for a phone that an open lead already has: names the lead and its consultant.
-    func duplicatePhone(_ phone: String?, dealerID: UUID) async throws -> ServiceError {
-        let existing = try await phone.asyncMap { try await leads.openLead(phone: $0, dealerID: dealerID, in: pool) } ?? nil
-        var details: [String: String] = [:]
-        if let consultant = existing?.consultantID { details["existing_consultant_id"] = consultant.uuidString.lowercased() }
-        return .conflict(
-            existing?.consultantID == nil
-                ? "An open lead with this phone number already exists at this dealer (in the shared pool)."
-                : "An open lead with this phone number already exists at this dealer, owned by another consultant.",
-            existingID: existing?.id, details: details)
     }
 
     // MARK: Reading
 
     public func get(_ id: UUID, context: CallContext) async throws -> LeadView {
         let scope = try await readScope(context)
-        guard let lead = try await leads.find(id: id, scope: scope, in: pool) else { throw ServiceError.notFound("No such lead.") }
-        return try await view(lead)
+        guard let lead = try await leads.find(id: id, scope: scope, in: kit.pool) else { throw ServiceError.notFound("No such lead.") }
+        return LeadView(lead: lead, today: try await dealerToday(lead.dealerID, now: context.clock.now, in: kit.pool))
     }
 
-    public func list(
-        filter: LeadRepository.Filter, dealerFilter: UUID?, page: PageRequest, context: CallContext
-    ) async throws -> Page<LeadView> {
+    public func list(filter: LeadFilter, dealerFilter: UUID?, page: PageRequest, context: CallContext) async throws
+        -> Page<LeadView>
+    {
         let scope = try await readScope(context, dealerFilter: dealerFilter)
-        var normalized = filter
-        var errors = ValidationErrors()
-        normalized.phone = PhoneNumber.normalized(filter.phone, errors: &errors)
-        try errors.throwIfAny()
-        if normalized.overdue, context.principal.role == .sales {
-            // A consultant's overdue list is his own leads (not the pool's).
-            guard let staff = context.principal.staffID else { return Page(items: [], nextCursor: nil) }
-            normalized.consultantID = staff
-        }
+        guard let normalized = try filter.normalized(for: scope) else { return Page(items: [], nextCursor: nil) }
+        let now = context.clock.now
         var today: LocalDate?
-        if let dealerID = scope.tenant.singleDealer { today = try await dealer(dealerID).today() }
-        let page = try await leads.list(scope: scope, filter: normalized, today: today, page: page, in: pool)
-        return Page(items: try await views(page.items), nextCursor: page.nextCursor)
+        if let dealerID = scope.tenant.singleDealer { today = try await dealerToday(dealerID, now: now, in: kit.pool) }
+        let page = try await leads.list(scope: scope, filter: normalized, today: today, now: now, page: page, in: kit.pool)
+        return Page(items: try await views(page.items, now: now), nextCursor: page.nextCursor)
     }
 
     public func followUps(leadID: UUID, page: PageRequest, context: CallContext) async throws -> Page<LeadFollowUp> {
         let lead = try await get(leadID, context: context).lead
-        return try await leads.followUps(leadID: lead.id, dealerID: lead.dealerID, page: page, in: pool)
+        return try await leads.followUps(leadID: lead.id, dealerID: lead.dealerID, page: page, in: kit.pool)
     }
 
     public func assignments(leadID: UUID, page: PageRequest, context: CallContext) async throws -> Page<LeadAssignment> {
         let lead = try await get(leadID, context: context).lead
-        return try await leads.assignments(leadID: lead.id, dealerID: lead.dealerID, page: page, in: pool)
+        return try await leads.assignments(leadID: lead.id, dealerID: lead.dealerID, page: page, in: kit.pool)
     }
 
     // MARK: Editing
 
     /// Replaces the editable fields (the HTTP layer merges the patch first).
     public func update(_ id: UUID, expectedVersion: Int, fields: LeadFields, context: CallContext) async throws -> LeadView {
-        do {
-            let lead = try await pool.withTransaction { tx -> Lead in
-                let current = try await lockForWork(id, expectedVersion: expectedVersion, context: context, in: tx)
-                guard current.status.isOpen else {
-                    throw ServiceError.conflict("A \(current.status.rawValue) lead cannot be edited.")
-                }
-                let dealer = try await dealer(current.dealerID)
-                let clean = try fields.validated(today: dealer.today())
-                try await checkReferrer(clean.referrerCustomerID, dealerID: dealer.id, in: tx)
-                let customer = try await clean.phone.asyncMap {
-                    try await customers.find(phone: $0, dealerID: dealer.id, in: tx)
-                } ?? nil
-                return try await leads.update(
-                    id: id, expectedVersion: expectedVersion, fields: clean, customerID: customer?.id,
-                    scope: LeadScope(tenant: .dealer(dealer.id)), in: tx
-                ).unwrap(notFound: "No such lead.")
+        try await kit.useCases.change(
+            .leadsWrite, expectedVersion: expectedVersion, context: context, notFound: "No such lead.",
+            lock: lockForWork(id, context: context)
+        ) { current, step in
+            var changed = try LeadRules.edit(current, to: fields, today: step.today)
+            try await checkReferrer(changed.fields.referrerCustomerID, dealerID: current.dealerID, in: step.tx)
+            if current.customerID == nil, let phone = changed.fields.phone {
+                changed.customerID = try await customers.find(phone: phone, dealerID: current.dealerID, in: step.tx)?.id
             }
-            return try await view(lead)
-        } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "leads_open_phone" {
-            let dealerID = try await get(id, context: context).lead.dealerID
-            throw try await duplicatePhone(try fields.validated(today: dealer(dealerID).today()).phone, dealerID: dealerID)
+            do {
+                return LeadView(lead: try await leads.save(changed, now: step.now, in: step.tx), today: step.today)
+            } catch let duplicate as Duplicate<Lead> {
+                throw Self.duplicatePhone(duplicate)
+            }
         }
     }
 
@@ -255,180 +229,132 @@ public final class LeadService: Sendable {
     public func assign(_ id: UUID, to target: AssignmentTarget, expectedVersion: Int?, context: CallContext) async throws
         -> LeadView
     {
-        try Authorization.require(.leadsAssign, context.principal)
-        let lead = try await pool.withTransaction { tx -> Lead in
-            guard let lead = try await leads.lock(id: id, scope: LeadScope(tenant: Scopes.read(context.principal)), in: tx) else {
-                throw ServiceError.notFound("No such lead.")
-            }
-            if let expectedVersion, expectedVersion != lead.version { throw ServiceError.stale(currentVersion: lead.version) }
-            guard lead.status.isOpen else { throw ServiceError.conflict("A \(lead.status.rawValue) lead cannot be assigned.") }
+        try await kit.useCases.change(
+            .leadsAssign, expectedVersion: expectedVersion, context: context, notFound: "No such lead.",
+            lock: lockForManager(id)
+        ) { lead, step in
+            _ = try LeadRules.assign(lead, to: nil, now: step.now)
+            let consultant: UUID?
+            let reason: AssignmentReason
             switch target {
-            case .consultant(let staff):
-                guard try await leads.isActiveConsultant(staff, dealerID: lead.dealerID, in: tx) else {
+            case .consultant(let staffID):
+                guard try await staff.isActiveConsultant(staffID, dealerID: lead.dealerID, in: step.tx) else {
                     throw ValidationErrors(field: "consultant_id", "is not an active sales consultant of this dealer")
                 }
-                return try await leads.assign(lead, to: staff, reason: .manual, actorKey: context.principal.keyID, in: tx)
+                (consultant, reason) = (staffID, .manual)
             case .roundRobin:
-                guard let next = try await leads.nextRoundRobinConsultant(dealerID: lead.dealerID, in: tx) else {
-                    throw ServiceError.conflict("The dealer has no active sales consultant to assign to.")
+                guard let next = try await leads.nextRoundRobinConsultant(dealerID: lead.dealerID, now: step.now, in: step.tx) else {
+                    throw RuleViolation("The dealer has no active sales consultant to assign to.")
                 }
-                return try await leads.assign(lead, to: next, reason: .roundRobin, actorKey: context.principal.keyID, in: tx)
+                (consultant, reason) = (next, .roundRobin)
             case .pool:
-                return try await leads.assign(lead, to: nil, reason: .released, actorKey: context.principal.keyID, in: tx)
+                (consultant, reason) = (nil, .released)
             }
+            return try await reassign(lead, to: consultant, reason: reason, in: step)
         }
-        return try await view(lead)
     }
 
     /// A consultant takes a lead from the shared pool.
     public func claim(_ id: UUID, context: CallContext) async throws -> LeadView {
-        try Authorization.require(.leadsWrite, context.principal)
-        guard let staff = context.principal.staffID else {
+        guard let staffID = context.principal.staffID else {
+            try Authorization.require(.leadsWrite, context.principal)
             throw ServiceError.forbidden("Only a key tied to a sales consultant can claim a lead.")
         }
-        let lead = try await pool.withTransaction { tx -> Lead in
-            let scope = Self.scope(context.principal, tenant: Scopes.read(context.principal))
-            guard let lead = try await leads.lock(id: id, scope: scope, in: tx) else { throw ServiceError.notFound("No such lead.") }
-            guard lead.isInPool else {
-                throw ServiceError.conflict(
-                    lead.consultantID == staff ? "The lead is already yours." : "Only a lead in the shared pool can be claimed.")
+        return try await kit.useCases.change(
+            .leadsWrite, expectedVersion: nil, context: context, notFound: "No such lead.",
+            lock: { [leads] tenant, tx in
+                try await leads.lock(id: id, scope: LeadScope.of(context.principal, tenant: tenant), in: tx)
             }
-            guard try await leads.isActiveConsultant(staff, dealerID: lead.dealerID, in: tx) else {
+        ) { lead, step in
+            let claimed = try LeadRules.claim(lead, by: staffID, now: step.now)
+            guard try await staff.isActiveConsultant(staffID, dealerID: lead.dealerID, in: step.tx) else {
                 throw ServiceError.forbidden("Only an active sales consultant of the lead's dealer can claim it.")
             }
-            return try await leads.assign(lead, to: staff, reason: .claimed, actorKey: context.principal.keyID, in: tx)
+            return try await reassign(lead, to: claimed.consultantID, reason: .claimed, in: step)
         }
-        return try await view(lead)
     }
 
-    /// The periodic job's work for one dealer: stale assigned leads go back to the pool.
+    /// Gives the lead to a consultant (nil: the pool) and records why.
+    private func reassign(_ lead: Lead, to consultant: UUID?, reason: AssignmentReason, in step: UseCase) async throws -> LeadView {
+        let changed = try LeadRules.assign(lead, to: consultant, now: step.now)
+        try await leads.recordAssignment(
+            dealerID: lead.dealerID, leadID: lead.id, from: lead.consultantID, to: consultant, reason: reason,
+            actorKey: step.principal.keyID, at: step.now, in: step.tx)
+        return LeadView(lead: try await leads.save(changed, now: step.now, in: step.tx), today: step.today)
+    }
+
+    /// The periodic job's work for one dealer: leads nobody followed up in time go back to the
+    /// pool (`LeadRules.shouldRecycle`). Returns the leads moved.
     public func recyclePool(dealerID: UUID) async throws -> [UUID] {
-        guard let dealer = try await access.dealerForBootstrap(dealerID) else { return [] }
-        return try await pool.withTransaction { tx in
-            try await leads.recycleStale(
-                dealerID: dealer.id, days: dealer.fields.settings.leadFollowUpDays, timeZone: dealer.fields.timeZone, in: tx)
-        }
+        try await kit.useCases.run(dealer: dealerID, context: .system(kit.clock)) { step in
+            let days = step.dealer.fields.settings.leadFollowUpDays
+            let candidates = try await leads.recycleCandidates(
+                dealerID: dealerID, assignedBefore: LeadRules.recycleCandidateBound(now: step.now, days: days), in: step.tx)
+            let due = candidates.filter {
+                LeadRules.shouldRecycle($0, now: step.now, days: days, timeZone: step.dealer.timeZone)
+            }
+            try await leads.returnToPool(due, dealerID: dealerID, now: step.now, in: step.tx)
+            return due.map(\.id)
+        } ?? []
     }
 
     // MARK: Follow-ups and status
 
-    public struct FollowUpInput: Sendable {
-        public var contactedAt: Date?
-        public var channel: FollowUpChannel
-        public var result: String
-        public var notes: String?
-        public var nextContactDate: LocalDate?
-        public var nextContactAction: String?
-
-        public init(
-            contactedAt: Date?, channel: FollowUpChannel, result: String, notes: String?, nextContactDate: LocalDate?,
-            nextContactAction: String?
-        ) {
-            self.contactedAt = contactedAt
-            self.channel = channel
-            self.result = result
-            self.notes = notes
-            self.nextContactDate = nextContactDate
-            self.nextContactAction = nextContactAction
-        }
-    }
-
     /// Logs a contact; the lead shows it as its last contact and plan, and its status moves up to
     /// what the contact shows (a visit, a test drive).
-    public func addFollowUp(_ leadID: UUID, _ input: FollowUpInput, context: CallContext) async throws -> (LeadFollowUp, LeadView) {
-        var errors = ValidationErrors()
-        let result = Text.required(input.result, field: "result", maxLength: 500, errors: &errors)
-        let notes = Text.optional(input.notes, field: "notes", maxLength: 4000, errors: &errors)
-        let action = Text.optional(input.nextContactAction, field: "next_contact_action", maxLength: 200, errors: &errors)
-        let now = Date()
-        let contactedAt = input.contactedAt ?? now
-        if contactedAt > now.addingTimeInterval(300) { errors.add("contacted_at", "cannot be in the future") }
-        try errors.throwIfAny()
-        let (followUp, lead) = try await pool.withTransaction { tx -> (LeadFollowUp, Lead) in
-            let lead = try await lockForWork(leadID, expectedVersion: nil, context: context, in: tx)
-            guard lead.status.isOpen else {
-                throw ServiceError.conflict("A \(lead.status.rawValue) lead takes no more follow-ups.")
-            }
-            let today = try await dealer(lead.dealerID).today()
-            if let next = input.nextContactDate {
-                if next < today { throw ValidationErrors(field: "next_contact_date", "cannot be before today (\(today))") }
-                // A contact planned years ahead would keep the lead from the pool for good.
-                if next > today.adding(months: 12) {
-                    throw ValidationErrors(field: "next_contact_date", "must be within 12 months (by \(today.adding(months: 12)))")
-                }
-            }
-            let record = LeadFollowUp(
-                id: UUID(), leadID: lead.id, contactedAt: contactedAt, channel: input.channel, result: result ?? "",
-                notes: notes, nextContactDate: input.nextContactDate, nextContactAction: action,
-                staffID: context.principal.staffID, actorKey: context.principal.keyID, recordedAt: now)
-            return try await leads.addFollowUp(
-                record, to: lead, newStatus: LeadRules.status(after: input.channel, from: lead.status), in: tx)
+    public func addFollowUp(_ leadID: UUID, _ input: LeadRules.FollowUpInput, context: CallContext) async throws
+        -> (LeadFollowUp, LeadView)
+    {
+        try await kit.useCases.change(
+            .leadsWrite, expectedVersion: nil, context: context, notFound: "No such lead.",
+            lock: lockForWork(leadID, context: context)
+        ) { lead, step in
+            let (record, changed) = try LeadRules.followUp(
+                input, on: lead, id: UUID(), staffID: step.principal.staffID, actorKey: step.principal.keyID, now: step.now,
+                today: step.today)
+            let stored = try await leads.insertFollowUp(record, dealerID: lead.dealerID, in: step.tx)
+            return (stored, LeadView(lead: try await leads.save(changed, now: step.now, in: step.tx), today: step.today))
         }
-        return (followUp, try await view(lead))
     }
 
     /// Moves a lead forward in the sales process (new -> contacted -> visited / test drive ->
     /// negotiating). Won and lost have their own use cases.
     public func progress(_ id: UUID, to status: LeadStatus, expectedVersion: Int?, context: CallContext) async throws -> LeadView {
-        let lead = try await pool.withTransaction { tx -> Lead in
-            let lead = try await lockForWork(id, expectedVersion: expectedVersion, context: context, in: tx)
-            guard lead.status.allowedProgress.contains(status) else {
-                throw Self.illegalTransition(from: lead.status, to: status)
-            }
-            return try await leads.setStatus(lead, to: status, in: tx)
+        try await saving(id, .leadsWrite, expectedVersion: expectedVersion, context: context, lock: lockForWork(id, context: context)) {
+            lead, _ in try LeadRules.progress(lead, to: status)
         }
-        return try await view(lead)
-    }
-
-    static func illegalTransition(from: LeadStatus, to: LeadStatus) -> ServiceError {
-        var allowed = from.allowedProgress.map(\.rawValue)
-        if from.canConvert { allowed.append("won (POST /v1/leads/{id}/conversion)") }
-        if from.canDeclareLoss { allowed.append("loss_pending (POST /v1/leads/{id}/loss)") }
-        let list = allowed.isEmpty ? "none: it is final" : allowed.joined(separator: ", ")
-        return .conflict("A \(from.rawValue) lead cannot become \(to.rawValue). Allowed from \(from.rawValue): \(list).",
-            details: ["allowed_transitions": allowed.joined(separator: ",")])
     }
 
     // MARK: Loss
 
     /// Declares the lead lost, with a reason; a manager approves (lost) or rejects (back to work).
     public func declareLoss(
-        _ id: UUID, reason: LossReason, competitor: String?, note: String?, expectedVersion: Int?, context: CallContext
+        _ id: UUID, _ declaration: LeadRules.LossDeclaration, expectedVersion: Int?, context: CallContext
     ) async throws -> LeadView {
-        var errors = ValidationErrors()
-        let competitor = Text.optional(competitor, field: "competitor", maxLength: 200, errors: &errors)
-        let note = Text.optional(note, field: "note", maxLength: 2000, errors: &errors)
-        if reason == .boughtCompetitor, competitor == nil { errors.add("competitor", "is required when the prospect bought a competitor's car") }
-        if reason == .other, note == nil { errors.add("note", "is required for reason 'other'") }
-        try errors.throwIfAny()
-        let lead = try await pool.withTransaction { tx -> Lead in
-            let lead = try await lockForWork(id, expectedVersion: expectedVersion, context: context, in: tx)
-            guard lead.status.canDeclareLoss else { throw Self.illegalTransition(from: lead.status, to: .lossPending) }
-            return try await leads.declareLoss(
-                lead, reason: reason, competitor: competitor, note: note, actorKey: context.principal.keyID, in: tx)
+        try await saving(id, .leadsWrite, expectedVersion: expectedVersion, context: context, lock: lockForWork(id, context: context)) {
+            lead, step in try LeadRules.declareLoss(declaration, on: lead, actorKey: step.principal.keyID, now: step.now)
         }
-        return try await view(lead)
     }
 
     /// A manager's decision on a declared loss.
     public func decideLoss(_ id: UUID, decision: LossDecision, note: String?, expectedVersion: Int?, context: CallContext)
         async throws -> LeadView
     {
-        try Authorization.require(.leadsApproveLoss, context.principal)
-        var errors = ValidationErrors()
-        let note = Text.optional(note, field: "note", maxLength: 2000, errors: &errors)
-        try errors.throwIfAny()
-        let lead = try await pool.withTransaction { tx -> Lead in
-            guard let lead = try await leads.lock(id: id, scope: LeadScope(tenant: Scopes.read(context.principal)), in: tx) else {
-                throw ServiceError.notFound("No such lead.")
-            }
-            if let expectedVersion, expectedVersion != lead.version { throw ServiceError.stale(currentVersion: lead.version) }
-            guard lead.status == .lossPending else {
-                throw ServiceError.conflict("Only a lead whose loss awaits approval (loss_pending) can be decided; this one is \(lead.status.rawValue).")
-            }
-            return try await leads.decideLoss(lead, decision: decision, note: note, actorKey: context.principal.keyID, in: tx)
+        try await saving(id, .leadsApproveLoss, expectedVersion: expectedVersion, context: context, lock: lockForManager(id)) {
+            lead, step in try LeadRules.decideLoss(decision, note: note, on: lead, actorKey: step.principal.keyID, now: step.now)
         }
-        return try await view(lead)
+    }
+
+    /// The shape of most lead use cases: lock, apply one rule, save.
+    private func saving(
+        _ id: UUID, _ permission: Permission, expectedVersion: Int?, context: CallContext,
+        lock: (TenantScope, PostgresTransaction) async throws -> Lead?, _ rule: (Lead, UseCase) throws -> Lead
+    ) async throws -> LeadView {
+        try await kit.useCases.change(
+            permission, expectedVersion: expectedVersion, context: context, notFound: "No such lead.", lock: lock
+        ) { lead, step in
+            LeadView(lead: try await leads.save(try rule(lead, step), now: step.now, in: step.tx), today: step.today)
+        }
     }
 
     // MARK: Conversion
@@ -467,11 +393,7 @@ public final class LeadService: Sendable {
         try Authorization.require(.customersWrite, context.principal)
         try Authorization.require(.vehiclesWrite, context.principal)
         var errors = ValidationErrors()
-        if sale.priceMinor <= 0 { errors.add("price.amount", "must be positive (minor units, e.g. fen)") }
-        let currency = sale.currency.uppercased()
-        if currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter }) {
-            errors.add("price.currency", "must be an ISO 4217 code such as CNY")
-        }
+        let price = Money.price(amountMinor: sale.priceMinor, currency: sale.currency, field: "price", errors: &errors)
         var vehicleFields = sale.vehicle
         vehicleFields.deliveryDate = sale.deliveryDate
         do {
@@ -480,77 +402,60 @@ public final class LeadService: Sendable {
             for entry in error.entries { errors.add("vehicle.\(entry.field)", entry.message) }
         }
         try errors.throwIfAny()
-        // A customer with the lead's phone created by someone else at the same moment makes the
-        // insert fail on customers_phone; the second try finds and links that customer.
-        var retriesLeft = 1
-        while true {
-            do {
-                return try await convertOnce(
-                    id, sale: sale, vehicleFields: vehicleFields, currency: currency, expectedVersion: expectedVersion,
-                    context: context)
-            } catch let error as PostgresError
-                where error.kind == .uniqueViolation && error.constraintName == "customers_phone" && retriesLeft > 0
-            {
-                retriesLeft -= 1
-            } catch let error as PostgresError where error.kind == .uniqueViolation && error.constraintName == "vehicles_vin" {
-                let dealerID = try await get(id, context: context).lead.dealerID
-                let existing = try await vehicles.find(vin: vehicleFields.vin, dealerID: dealerID, in: pool)
-                throw ServiceError.conflict(
-                    "A vehicle with this VIN already exists at this dealer; nothing was recorded.", existingID: existing?.id)
+        guard let price else { throw errors }
+        let clean = vehicleFields
+        return try await kit.useCases.change(
+            .leadsWrite, expectedVersion: expectedVersion, context: context, notFound: "No such lead.",
+            lock: lockForWork(id, context: context)
+        ) { lead, step in
+            try LeadRules.checkConvertible(lead)
+            let (customer, created) = try await buyer(of: lead, in: step)
+            guard customer.erasedAt == nil else {
+                throw RuleViolation("The lead's customer has been erased; record the sale on a new customer.")
             }
+            for consent in try await leads.consents(leadID: lead.id, dealerID: lead.dealerID, in: step.tx) {
+                _ = try await customerService.recordConsent(
+                    customer: customer, channel: consent.channel, status: consent.status, effectiveAt: consent.effectiveAt,
+                    source: consent.source, note: "given during lead \(lead.id.uuidString.lowercased())", in: step)
+            }
+            let vehicle: Vehicle
+            do {
+                vehicle = try await vehicleService.insert(
+                    clean, owner: .init(customerID: customer.id, from: sale.deliveryDate), in: step)
+            } catch let duplicate as Duplicate<Vehicle> {
+                throw VehicleService.duplicateVIN(duplicate, "A vehicle with this VIN already exists at this dealer; nothing was recorded.")
+            }
+            let won = try LeadRules.win(
+                lead,
+                sale: LeadSale(vehicleID: vehicle.id, customerID: customer.id, price: price, deliveryDate: sale.deliveryDate, wonAt: step.now))
+            let saved = try await leads.save(won, now: step.now, in: step.tx)
+            let job = try await step.enqueue(
+                try JobRequest(
+                    kind: Self.welcomePackKind, arguments: WelcomePackArguments(leadID: lead.id), queue: "default",
+                    uniqueKey: "welcome_pack:\(lead.dealerID.uuidString.lowercased()):\(lead.id.uuidString.lowercased())",
+                    dealerID: lead.dealerID))
+            return Conversion(
+                lead: LeadView(lead: saved, today: step.today), customer: customer, vehicle: vehicle, welcomePackJobID: job.id,
+                customerCreated: created)
         }
     }
 
-    /// One attempt at the conversion's transaction.
-    private func convertOnce(
-        _ id: UUID, sale: Sale, vehicleFields: VehicleFields, currency: String, expectedVersion: Int?, context: CallContext
-    ) async throws -> Conversion {
-        let actor = context.actor
-        let result = try await pool.withTransaction { tx -> (Lead, Customer, Vehicle, Int64?, Bool) in
-            let lead = try await lockForWork(id, expectedVersion: expectedVersion, context: context, in: tx)
-            guard lead.status.canConvert else { throw Self.illegalTransition(from: lead.status, to: .won) }
-            let dealer = try await dealer(lead.dealerID)
-            var created = false
-            var customer: Customer
-            if let linked = try await lead.customerID.asyncMap({ try await customers.find(id: $0, scope: .dealer(dealer.id), in: tx) }) ?? nil {
-                customer = linked
-            } else if let byPhone = try await lead.fields.phone.asyncMap({ try await customers.find(phone: $0, dealerID: dealer.id, in: tx) }) ?? nil {
-                customer = byPhone
-            } else {
-                customer = try await customerService.insert(
-                    try Self.customerFields(from: lead).validated(today: dealer.today()), dealerID: dealer.id,
-                    consents: [], actor: actor, in: tx)
-                created = true
-            }
-            guard customer.erasedAt == nil else {
-                throw ServiceError.conflict("The lead's customer has been erased; record the sale on a new customer.")
-            }
-            for consent in try await leads.consents(leadID: lead.id, dealerID: dealer.id, in: tx) {
-                _ = try await customerService.recordConsent(
-                    customer: customer, channel: consent.channel, status: consent.status,
-                    effectiveAt: consent.effectiveAt, source: consent.source, note: "given during lead \(lead.id.uuidString.lowercased())",
-                    actor: actor, in: tx)
-            }
-            let vehicle = try await vehicleService.insert(
-                vehicleFields, dealerID: dealer.id,
-                owner: .init(customerID: customer.id, from: sale.deliveryDate), today: dealer.today(), in: tx)
-            let won = try await leads.win(
-                lead,
-                sale: LeadSale(
-                    vehicleID: vehicle.id, customerID: customer.id, priceMinor: sale.priceMinor, currency: currency,
-                    deliveryDate: sale.deliveryDate, wonAt: Date()),
-                in: tx)
-            let job = try await queue.enqueue(
-                try JobRequest(
-                    kind: Self.welcomePackKind, arguments: WelcomePackArguments(leadID: lead.id), queue: "default",
-                    uniqueKey: "welcome_pack:\(dealer.id.uuidString.lowercased()):\(lead.id.uuidString.lowercased())",
-                    dealerID: dealer.id),
-                in: tx)
-            return (won, customer, vehicle, job.id, created)
+    /// The customer a won lead's car is sold to: the lead's customer, else the dealer's customer
+    /// with the lead's phone (also one created by someone else a moment ago), else a new one made
+    /// from the lead. True when it was created here.
+    private func buyer(of lead: Lead, in step: UseCase) async throws -> (Customer, Bool) {
+        if let linked = try await lead.customerID.asyncMap({ try await customers.find(id: $0, scope: .dealer(lead.dealerID), in: step.tx) }) ?? nil {
+            return (linked, false)
         }
-        return Conversion(
-            lead: try await view(result.0), customer: result.1, vehicle: result.2, welcomePackJobID: result.3,
-            customerCreated: result.4)
+        if let byPhone = try await lead.fields.phone.asyncMap({ try await customers.find(phone: $0, dealerID: lead.dealerID, in: step.tx) }) ?? nil {
+            return (byPhone, false)
+        }
+        do {
+            return (try await customerService.insert(try Self.customerFields(from: lead).validated(today: step.today), consents: [], in: step), true)
+        } catch let duplicate as Duplicate<Customer> {
+            guard let existing = duplicate.existing else { throw ServiceError.conflict(CustomerService.duplicatePhone) }
+            return (existing, false)
+        }
     }
 
     /// The customer a lead becomes.
@@ -574,7 +479,8 @@ public final class LeadService: Sendable {
     public func prepareWelcomePack(_ context: JobContext) async throws -> JobOutcome {
         let args = try context.arguments(WelcomePackArguments.self)
         guard let dealerID = context.dealerID else { return .cancel(reason: "the job names no dealer") }
-        let recorded = try await leads.recordWelcomePack(dealerID: dealerID, leadID: args.leadID, jobID: context.id, in: pool)
+        let recorded = try await leads.recordWelcomePack(
+            dealerID: dealerID, leadID: args.leadID, jobID: context.id, now: kit.clock.now, in: kit.pool)
         context.logger.info("welcome pack prepared", metadata: ["lead_id": "\(args.leadID)", "new": "\(recorded)"])
         return .completed
     }
@@ -582,65 +488,56 @@ public final class LeadService: Sendable {
     // MARK: Merge
 
     /// Merges a duplicate lead into another of the same dealer (a manager's call): the
-    /// duplicate's history moves over and it is closed as `merged`.
+    /// duplicate's history moves over and it is closed as `merged` (`LeadRules.merge`).
     public func merge(_ survivorID: UUID, duplicateID: UUID, expectedVersion: Int?, context: CallContext) async throws -> LeadView {
-        try Authorization.require(.leadsMerge, context.principal)
-        guard survivorID != duplicateID else { throw ValidationErrors(field: "duplicate_id", "is the lead itself") }
-        let lead = try await pool.withTransaction { tx -> Lead in
-            let scope = LeadScope(tenant: Scopes.read(context.principal))
-            // Locked in id order, so two opposite merges cannot deadlock.
-            let ordered = [survivorID, duplicateID].sorted { $0.uuidString < $1.uuidString }
-            var locked: [UUID: Lead] = [:]
-            for id in ordered {
-                locked[id] = try await leads.lock(id: id, scope: scope, in: tx)
-            }
-            guard let survivor = locked[survivorID] else { throw ServiceError.notFound("No such lead.") }
-            guard let duplicate = locked[duplicateID] else {
-                throw ValidationErrors(field: "duplicate_id", "is not a lead you can merge")
-            }
-            if let expectedVersion, expectedVersion != survivor.version { throw ServiceError.stale(currentVersion: survivor.version) }
-            guard survivor.dealerID == duplicate.dealerID else {
-                throw ValidationErrors(field: "duplicate_id", "belongs to another dealer")
-            }
-            guard survivor.status.isOpen, duplicate.status.isOpen else {
-                throw ServiceError.conflict("Only two open leads can be merged.")
-            }
-            guard survivor.status != .lossPending, duplicate.status != .lossPending else {
-                throw ServiceError.conflict("A lead's loss awaits a manager's decision; decide it before merging.")
-            }
-            return try await leads.merge(
-                duplicate, into: survivor, status: LeadRules.furthest(survivor.status, duplicate.status), in: tx)
+        guard survivorID != duplicateID else {
+            try Authorization.require(.leadsMerge, context.principal)
+            throw ValidationErrors(field: "duplicate_id", "is the lead itself")
         }
-        return try await view(lead)
+        return try await kit.useCases.change(
+            .leadsMerge, expectedVersion: expectedVersion, context: context, notFound: "No such lead.",
+            lock: { [leads] tenant, tx in
+                // Both locked, in id order, so two opposite merges cannot deadlock.
+                try await leads.lock(ids: [survivorID, duplicateID], scope: LeadScope(tenant: tenant), in: tx)
+                    .first { $0.id == survivorID }
+            }
+        ) { survivor, step in
+            guard let duplicate = try await leads.find(id: duplicateID, scope: LeadScope(tenant: step.principal.readScope), in: step.tx)
+            else { throw ValidationErrors(field: "duplicate_id", "is not a lead you can merge") }
+            let merged = try LeadRules.merge(duplicate, into: survivor)
+            // The duplicate closes first: its phone leaves the open leads before the survivor takes it.
+            _ = try await leads.save(merged.duplicate, now: step.now, in: step.tx)
+            try await leads.moveHistory(from: duplicate.id, to: survivor.id, dealerID: survivor.dealerID, in: step.tx)
+            return LeadView(lead: try await leads.save(merged.survivor, now: step.now, in: step.tx), today: step.today)
+        }
     }
 
     // MARK: KPIs
 
-    public struct ReportRow: Sendable {
-        public var counts: LeadReportRepository.Row
-        public var leadsPerConsultant: Double?
-        public var qualifiedRate: Double?
-        public var hotShare: Double?
-        public var competitorShare: Double?
-        public var conversionRate: Double?
+    public struct Report: Sendable {
+        /// The groups, then `totals`.
+        public var rows: [LeadReportRates.Row]
+        public var totals: LeadReportRates.Row
+        /// Competitor models the period's prospect base considers: over all series (series nil)
+        /// and per series of interest, with each one's share of its base.
+        public var competitors: [LeadReportRates.Competitor]
     }
 
     /// Lead KPIs for a period (inclusive dates), grouped by channel, consultant, series or (group
     /// keys) dealer, with a totals row.
     public func report(
-        from: LocalDate, to: LocalDate, grouping: LeadReportRepository.Grouping, dealerFilter: UUID?, context: CallContext
-    ) async throws -> [ReportRow] {
+        from: LocalDate, to: LocalDate, grouping: LeadReportGrouping, dealerFilter: UUID?, context: CallContext
+    ) async throws -> Report {
         try Authorization.require(.leadsReport, context.principal)
         guard from <= to else { throw ValidationErrors(field: "from", "must not be after 'to'") }
         guard from.days(until: to) <= 3 * 366 else { throw ValidationErrors(field: "to", "a report spans at most three years") }
-        let scope = try await access.readScope(context.principal, dealerFilter: dealerFilter)
-        let rows = try await reports.report(scope: scope, grouping: grouping, from: from, to: to, in: pool)
-        func share(_ part: Int, _ whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
-        return rows.map { row in
-            ReportRow(
-                counts: row, leadsPerConsultant: share(row.total, row.consultants), qualifiedRate: share(row.qualified, row.total),
-                hotShare: share(row.hot, row.total), competitorShare: share(row.consideringCompetitor, row.total),
-                conversionRate: share(row.newWon, row.new))
-        }
+        let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
+        let counts = try await reports.report(scope: scope, grouping: grouping, from: from, to: to, now: context.clock.now, in: kit.pool)
+        guard let totals = counts.first(where: \.isTotal) else { throw ServiceError.unavailable("The report returned no totals row.", retryAfter: 1) }
+        let competitors = try await reports.competitors(scope: scope, from: from, to: to, in: kit.pool)
+        return Report(
+            rows: LeadReportRates.rows(counts.filter { !$0.isTotal }, totals: totals),
+            totals: LeadReportRates.rows([totals], totals: totals)[0],
+            competitors: LeadReportRates.competitors(competitors.counts, seriesBase: competitors.seriesBase, totalBase: competitors.totalBase))
     }
 }

@@ -8,16 +8,15 @@ public struct AccessRepository: Sendable {
 
     // MARK: Groups
 
-    public func insertGroup(id: UUID, name: String, in db: some PostgresQueryable) async throws -> OEMGroup {
-        let row = try await db.queryFirst("INSERT INTO oem_groups (id, name) VALUES (\(id), \(name)) RETURNING created_at")
-        return OEMGroup(id: id, name: name, createdAt: try row?.decode(0, as: Date.self) ?? Date())
+    public func insertGroup(id: UUID, name: String, now: Date, in db: some PostgresQueryable) async throws -> OEMGroup {
+        try await db.execute("INSERT INTO oem_groups (id, name, created_at) VALUES (\(id), \(name), \(now))")
+        return OEMGroup(id: id, name: name, createdAt: now)
     }
 
     public func group(id: UUID, in db: some PostgresQueryable) async throws -> OEMGroup? {
-        guard let row = try await db.queryFirst("SELECT id, name, created_at FROM oem_groups WHERE id = \(id)") else {
-            return nil
-        }
-        return OEMGroup(id: try row.decode(0), name: try row.decode(1), createdAt: try row.decode(2))
+        try await db.query("SELECT id, name, created_at FROM oem_groups WHERE id = \(id)").first(named: { r in
+            OEMGroup(id: try r("id"), name: try r("name"), createdAt: try r("created_at"))
+        })
     }
 
     // MARK: Dealers
@@ -25,34 +24,48 @@ public struct AccessRepository: Sendable {
     static let dealerColumns: StaticString =
         "id, group_id, name, brands, region, time_zone, settings, created_at, updated_at, version"
 
-    static func decodeDealer(_ row: PostgresRow) throws -> Dealer {
+    static func decodeDealer(_ r: inout PostgresNamedRow) throws -> Dealer {
         Dealer(
-            id: try row.decode(0), groupID: try row.decode(1),
+            id: try r("id"), groupID: try r("group_id"),
             fields: DealerFields(
-                name: try row.decode(2), brands: try row.decode(3), region: try row.decode(4), timeZone: try row.decode(5),
-                settings: try row.decode(6, as: PostgresJSON.self).decode(DealerSettings.self)),
-            createdAt: try row.decode(7), updatedAt: try row.decode(8), version: try row.decode(9))
+                name: try r("name"), brands: try r("brands"), region: try r("region"), timeZone: try r("time_zone"),
+                settings: try r.json("settings") ?? DealerSettings()),
+            createdAt: try r("created_at"), updatedAt: try r("updated_at"), version: try r("version"))
     }
 
-    public func insertDealer(id: UUID, groupID: UUID, fields: DealerFields, in db: some PostgresQueryable) async throws
-        -> Dealer
+    public func insertDealer(id: UUID, groupID: UUID, fields: DealerFields, now: Date, in db: some PostgresQueryable)
+        async throws -> Dealer
     {
-        let row = try await db.queryFirst(
-            """
-            INSERT INTO dealers (id, group_id, name, brands, region, time_zone, settings)
-            VALUES (\(id), \(groupID), \(fields.name), \(fields.brands), \(fields.region), \(fields.timeZone),
-                    \(try PostgresJSON(encoding: fields.settings)))
-            RETURNING \(sql: Self.dealerColumns)
-            """)
-        guard let row else { throw RepositoryError.noRowReturned }
-        return try Self.decodeDealer(row)
+        guard
+            let dealer = try await db.query(
+                """
+                INSERT INTO dealers (id, group_id, name, brands, region, time_zone, settings, created_at, updated_at)
+                VALUES (\(id), \(groupID), \(fields.name), \(fields.brands), \(fields.region), \(fields.timeZone),
+                        \(try PostgresJSON(encoding: fields.settings)), \(now), \(now))
+                RETURNING \(sql: Self.dealerColumns)
+                """
+            ).first(named: Self.decodeDealer)
+        else { throw RepositoryError.noRowReturned }
+        return dealer
     }
 
     /// A dealer visible to the caller (its own, or one of its group's).
     public func dealer(id: UUID, visibleTo scope: TenantScope, in db: some PostgresQueryable) async throws -> Dealer? {
-        try await db.queryFirst(
+        try await db.query(
             "SELECT \(sql: Self.dealerColumns) FROM dealers WHERE \(fragment: scope.condition("id")) AND id = \(id)"
-        ).map(Self.decodeDealer)
+        ).first(named: Self.decodeDealer)
+    }
+
+    /// A dealer by id, whoever asks (the caller has checked its right to it, or it is the system).
+    public func dealer(id: UUID, in db: some PostgresQueryable) async throws -> Dealer? {
+        try await db.query("SELECT \(sql: Self.dealerColumns) FROM dealers WHERE id = \(id)").first(named: Self.decodeDealer)
+    }
+
+    /// Locks a dealer visible to the caller for a change.
+    public func lockDealer(id: UUID, visibleTo scope: TenantScope, in tx: PostgresTransaction) async throws -> Dealer? {
+        try await tx.query(
+            "SELECT \(sql: Self.dealerColumns) FROM dealers WHERE \(fragment: scope.condition("id")) AND id = \(id) FOR UPDATE"
+        ).first(named: Self.decodeDealer)
     }
 
     /// Every dealer's id and time zone (per-dealer periodic jobs run in the dealer's calendar).
@@ -68,65 +81,67 @@ public struct AccessRepository: Sendable {
         var query: PostgresQuery = "SELECT \(sql: Self.dealerColumns) FROM dealers WHERE \(fragment: scope.condition("id"))"
         if let cursor = page.cursor {
             let values = try cursor.values(for: "dealers", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (name, id) > (\(values[0]), \(id))")
+            query.append(" AND (name, id) > (\(values[0]), \(try cursor.uuid(1)))")
         }
         query.append(" ORDER BY name, id LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map(Self.decodeDealer)
+        let rows = try await db.query(query).map(named: Self.decodeDealer)
         return Page.from(rows, limit: page.limit, sort: "dealers") { [$0.fields.name, $0.id.uuidString] }
     }
 
-    /// Optimistic update: only if the stored version is `expectedVersion`.
-    public func updateDealer(
-        id: UUID, expectedVersion: Int, fields: DealerFields, visibleTo scope: TenantScope, in db: some PostgresQueryable
-    ) async throws -> VersionedUpdate<Dealer> {
-        let row = try await db.queryFirst(
-            """
-            UPDATE dealers SET name = \(fields.name), brands = \(fields.brands), region = \(fields.region),
-                   time_zone = \(fields.timeZone), settings = \(try PostgresJSON(encoding: fields.settings)),
-                   version = version + 1
-            WHERE \(fragment: scope.condition("id")) AND id = \(id) AND version = \(expectedVersion)
-            RETURNING \(sql: Self.dealerColumns)
-            """)
-        if let row { return .updated(try Self.decodeDealer(row)) }
-        return try await dealer(id: id, visibleTo: scope, in: db) == nil ? .notFound : .stale
+    /// Stores a locked dealer's fields.
+    public func saveDealer(_ dealer: Dealer, now: Date, in tx: PostgresTransaction) async throws -> Dealer {
+        let f = dealer.fields
+        guard
+            let saved = try await tx.query(
+                """
+                UPDATE dealers SET name = \(f.name), brands = \(f.brands), region = \(f.region), time_zone = \(f.timeZone),
+                       settings = \(try PostgresJSON(encoding: f.settings)), updated_at = \(now), version = version + 1
+                WHERE id = \(dealer.id) AND version = \(dealer.version)
+                RETURNING \(sql: Self.dealerColumns)
+                """
+            ).first(named: Self.decodeDealer)
+        else { throw RepositoryError.lostLock }
+        return saved
     }
 
     // MARK: API keys
 
     static let keyColumns: StaticString = """
-        id, group_id, dealer_id, role, name, prefix, staff_id, created_at, created_by_key_id, expires_at, \
-        revoked_at, last_used_at
+        k.id, k.group_id, k.dealer_id, k.role, k.name, k.prefix, k.staff_id, k.created_at, k.created_by_key_id, \
+        k.expires_at, k.revoked_at, k.last_used_at, \
+        (SELECT s.active FROM staff s WHERE s.dealer_id = k.dealer_id AND s.id = k.staff_id) AS staff_active
         """
 
-    static func decodeKey(_ row: PostgresRow) throws -> APIKeyRecord {
+    static func decodeKey(_ r: inout PostgresNamedRow) throws -> APIKeyRecord {
         APIKeyRecord(
-            id: try row.decode(0), groupID: try row.decode(1), dealerID: try row.decode(2), role: try row.decode(3),
-            name: try row.decode(4), prefix: try row.decode(5), staffID: try row.decode(6), createdAt: try row.decode(7),
-            createdByKeyID: try row.decode(8), expiresAt: try row.decode(9), revokedAt: try row.decode(10),
-            lastUsedAt: try row.decode(11))
+            id: try r("id"), groupID: try r("group_id"), dealerID: try r("dealer_id"), role: try r("role"), name: try r("name"),
+            prefix: try r("prefix"), staffID: try r("staff_id"), staffActive: try r("staff_active"),
+            createdAt: try r("created_at"), createdByKeyID: try r("created_by_key_id"), expiresAt: try r("expires_at"),
+            revokedAt: try r("revoked_at"), lastUsedAt: try r("last_used_at"))
     }
 
     public func insertKey(
         _ key: APIKeyRecord, secretHash: [UInt8], in db: some PostgresQueryable
     ) async throws -> APIKeyRecord {
-        let row = try await db.queryFirst(
-            """
-            INSERT INTO api_keys (id, group_id, dealer_id, role, name, prefix, secret_hash, staff_id, created_by_key_id,
-                                  expires_at)
-            VALUES (\(key.id), \(key.groupID), \(key.dealerID), \(key.role), \(key.name), \(key.prefix),
-                    \(PostgresBytes(secretHash)), \(key.staffID), \(key.createdByKeyID), \(key.expiresAt))
-            RETURNING \(sql: Self.keyColumns)
-            """)
-        guard let row else { throw RepositoryError.noRowReturned }
-        return try Self.decodeKey(row)
+        guard
+            let inserted = try await db.query(
+                """
+                INSERT INTO api_keys AS k (id, group_id, dealer_id, role, name, prefix, secret_hash, staff_id,
+                                           created_by_key_id, expires_at, created_at)
+                VALUES (\(key.id), \(key.groupID), \(key.dealerID), \(key.role), \(key.name), \(key.prefix),
+                        \(PostgresBytes(secretHash)), \(key.staffID), \(key.createdByKeyID), \(key.expiresAt), \(key.createdAt))
+                RETURNING \(sql: Self.keyColumns)
+                """
+            ).first(named: Self.decodeKey)
+        else { throw RepositoryError.noRowReturned }
+        return inserted
     }
 
     /// The key with this secret hash, whatever its state (the caller checks expiry/revocation).
     public func key(secretHash: [UInt8], in db: some PostgresQueryable) async throws -> APIKeyRecord? {
-        try await db.queryFirst(
-            "SELECT \(sql: Self.keyColumns) FROM api_keys WHERE secret_hash = \(PostgresBytes(secretHash))"
-        ).map(Self.decodeKey)
+        try await db.query(
+            "SELECT \(sql: Self.keyColumns) FROM api_keys k WHERE k.secret_hash = \(PostgresBytes(secretHash))"
+        ).first(named: Self.decodeKey)
     }
 
     /// Keys the caller administers: a dealer admin its dealer's keys; a group admin every key of
@@ -134,34 +149,33 @@ public struct AccessRepository: Sendable {
     public func keys(visibleTo scope: KeyScope, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<APIKeyRecord>
     {
-        var query: PostgresQuery = "SELECT \(sql: Self.keyColumns) FROM api_keys WHERE \(fragment: scope.condition)"
+        var query: PostgresQuery = "SELECT \(sql: Self.keyColumns) FROM api_keys k WHERE \(fragment: scope.condition)"
         if let cursor = page.cursor {
-            let values = try cursor.values(for: "keys", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (created_at, id) > (\(values[0])::timestamptz, \(id))")
+            _ = try cursor.values(for: "keys", count: 2)
+            query.append(" AND (k.created_at, k.id) > (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY created_at, id LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map(Self.decodeKey)
-        return Page.from(rows, limit: page.limit, sort: "keys") { [CursorTime.text($0.createdAt), $0.id.uuidString] }
+        query.append(" ORDER BY k.created_at, k.id LIMIT \(page.limit + 1)")
+        let rows = try await db.query(query).map(named: Self.decodeKey)
+        return Page.from(rows, limit: page.limit, sort: "keys") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
     }
 
     public func key(id: UUID, visibleTo scope: KeyScope, in db: some PostgresQueryable) async throws -> APIKeyRecord? {
-        try await db.queryFirst(
-            "SELECT \(sql: Self.keyColumns) FROM api_keys WHERE \(fragment: scope.condition) AND id = \(id)"
-        ).map(Self.decodeKey)
+        try await db.query(
+            "SELECT \(sql: Self.keyColumns) FROM api_keys k WHERE \(fragment: scope.condition) AND k.id = \(id)"
+        ).first(named: Self.decodeKey)
     }
 
     /// Revokes a key (idempotent: a revoked key keeps its first revocation time).
-    public func revokeKey(id: UUID, visibleTo scope: KeyScope, in db: some PostgresQueryable) async throws
+    public func revokeKey(id: UUID, visibleTo scope: KeyScope, now: Date, in db: some PostgresQueryable) async throws
         -> APIKeyRecord?
     {
-        try await db.queryFirst(
+        try await db.query(
             """
-            UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-            WHERE \(fragment: scope.condition) AND id = \(id)
+            UPDATE api_keys AS k SET revoked_at = coalesce(k.revoked_at, \(now))
+            WHERE \(fragment: scope.condition) AND k.id = \(id)
             RETURNING \(sql: Self.keyColumns)
             """
-        ).map(Self.decodeKey)
+        ).first(named: Self.decodeKey)
     }
 
     /// Records when keys were last used (batched by the caller; never moves the time back).
@@ -183,21 +197,10 @@ public enum KeyScope: Sendable {
 
     var condition: PostgresQuery {
         switch self {
-        case .dealer(let id): return "dealer_id = \(id)"
-        case .group(let id): return "group_id = \(id)"
+        case .dealer(let id): return "k.dealer_id = \(id)"
+        case .group(let id): return "k.group_id = \(id)"
         }
     }
 }
 
-/// The outcome of an optimistic (`version`-checked) update.
-public enum VersionedUpdate<Value: Sendable>: Sendable {
-    case updated(Value)
-    /// The version did not match: someone changed it first (HTTP 412).
-    case stale
-    case notFound
-}
 
-public enum RepositoryError: Error, Sendable {
-    /// An INSERT ... RETURNING returned nothing (cannot happen without a bug or a trigger).
-    case noRowReturned
-}

@@ -8,44 +8,45 @@ public struct StaffRepository: Sendable {
 
     static let columns: StaticString = "id, dealer_id, name, function, phone, email, active, created_at, updated_at, version"
 
-    static func decode(_ row: PostgresRow) throws -> StaffMember {
+    static func decode(_ r: inout PostgresNamedRow) throws -> StaffMember {
         StaffMember(
-            id: try row.decode(0), dealerID: try row.decode(1),
+            id: try r("id"), dealerID: try r("dealer_id"),
             fields: StaffFields(
-                name: try row.decode(2), function: try row.decode(3), phone: try row.decode(4), email: try row.decode(5),
-                active: try row.decode(6)),
-            createdAt: try row.decode(7), updatedAt: try row.decode(8), version: try row.decode(9))
+                name: try r("name"), function: try r("function"), phone: try r("phone"), email: try r("email"),
+                active: try r("active")),
+            createdAt: try r("created_at"), updatedAt: try r("updated_at"), version: try r("version"))
     }
 
-    public func insert(id: UUID, dealerID: UUID, fields: StaffFields, in db: some PostgresQueryable) async throws
+    public func insert(id: UUID, dealerID: UUID, fields: StaffFields, now: Date, in db: some PostgresQueryable) async throws
         -> StaffMember
     {
-        let row = try await db.queryFirst(
-            """
-            INSERT INTO staff (dealer_id, id, name, function, phone, email, active)
-            VALUES (\(dealerID), \(id), \(fields.name), \(fields.function), \(fields.phone), \(fields.email), \(fields.active))
-            RETURNING \(sql: Self.columns)
-            """)
-        guard let row else { throw RepositoryError.noRowReturned }
-        return try Self.decode(row)
+        guard
+            let member = try await db.query(
+                """
+                INSERT INTO staff (dealer_id, id, name, function, phone, email, active, created_at, updated_at)
+                VALUES (\(dealerID), \(id), \(fields.name), \(fields.function), \(fields.phone), \(fields.email),
+                        \(fields.active), \(now), \(now))
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        else { throw RepositoryError.noRowReturned }
+        return member
     }
 
     public func find(id: UUID, scope: TenantScope, in db: some PostgresQueryable) async throws -> StaffMember? {
-        try await db.queryFirst(
+        try await db.query(
             "SELECT \(sql: Self.columns) FROM staff WHERE \(fragment: scope.condition()) AND id = \(id)"
-        ).map(Self.decode)
+        ).first(named: Self.decode)
     }
 
-    public struct Filter: Sendable {
-        public var function: StaffFunction?
-        public var active: Bool?
-        public init(function: StaffFunction? = nil, active: Bool? = nil) {
-            self.function = function
-            self.active = active
-        }
+    /// Locks a staff member for a change.
+    public func lock(id: UUID, scope: TenantScope, in tx: PostgresTransaction) async throws -> StaffMember? {
+        try await tx.query(
+            "SELECT \(sql: Self.columns) FROM staff WHERE \(fragment: scope.condition()) AND id = \(id) FOR UPDATE"
+        ).first(named: Self.decode)
     }
 
-    public func list(scope: TenantScope, filter: Filter, page: PageRequest, in db: some PostgresQueryable) async throws
+    public func list(scope: TenantScope, filter: StaffFilter, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<StaffMember>
     {
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM staff WHERE \(fragment: scope.condition())"
@@ -53,25 +54,33 @@ public struct StaffRepository: Sendable {
         if let active = filter.active { query.append(" AND active = \(active)") }
         if let cursor = page.cursor {
             let values = try cursor.values(for: "staff", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (name, id) > (\(values[0]), \(id))")
+            query.append(" AND (name, id) > (\(values[0]), \(try cursor.uuid(1)))")
         }
         query.append(" ORDER BY name, id LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map(Self.decode)
+        let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "staff") { [$0.fields.name, $0.id.uuidString] }
     }
 
-    public func update(
-        id: UUID, expectedVersion: Int, fields: StaffFields, scope: TenantScope, in db: some PostgresQueryable
-    ) async throws -> VersionedUpdate<StaffMember> {
-        let row = try await db.queryFirst(
-            """
-            UPDATE staff SET name = \(fields.name), function = \(fields.function), phone = \(fields.phone),
-                   email = \(fields.email), active = \(fields.active), version = version + 1
-            WHERE \(fragment: scope.condition()) AND id = \(id) AND version = \(expectedVersion)
-            RETURNING \(sql: Self.columns)
-            """)
-        if let row { return .updated(try Self.decode(row)) }
-        return try await find(id: id, scope: scope, in: db) == nil ? .notFound : .stale
+    /// Stores a locked staff member's fields.
+    public func save(_ member: StaffMember, now: Date, in tx: PostgresTransaction) async throws -> StaffMember {
+        let f = member.fields
+        guard
+            let saved = try await tx.query(
+                """
+                UPDATE staff SET name = \(f.name), function = \(f.function), phone = \(f.phone), email = \(f.email),
+                       active = \(f.active), updated_at = \(now), version = version + 1
+                WHERE dealer_id = \(member.dealerID) AND id = \(member.id) AND version = \(member.version)
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        else { throw RepositoryError.lostLock }
+        return saved
+    }
+
+    /// Whether `staffID` is an active sales consultant of the dealer.
+    public func isActiveConsultant(_ staffID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws -> Bool {
+        try await db.queryFirst(
+            "SELECT 1 FROM staff WHERE dealer_id = \(dealerID) AND id = \(staffID) AND function = 'sales' AND active"
+        ) != nil
     }
 }

@@ -8,15 +8,15 @@ public struct AuditRepository: Sendable {
 
     public func record(
         dealerID: UUID, customerID: UUID?, entity: String, entityID: UUID, action: AuditAction, changes: [FieldChange],
-        actor: Actor, in db: some PostgresQueryable
+        actor: Actor, at now: Date, in db: some PostgresQueryable
     ) async throws {
         try await db.execute(
             """
             INSERT INTO audit_events (dealer_id, id, customer_id, entity, entity_id, action, changes, actor_key_id,
-                                      actor_staff_id, actor_role, request_id)
+                                      actor_staff_id, actor_role, request_id, at)
             VALUES (\(dealerID), \(UUID()), \(customerID), \(entity), \(entityID), \(action.rawValue),
                     \(Self.json(changes)), \(actor.keyID), \(actor.staffID), \(actor.role?.rawValue),
-                    \(actor.requestID))
+                    \(actor.requestID), \(now))
             """)
     }
 
@@ -57,33 +57,32 @@ public struct AuditRepository: Sendable {
     public func events(customerID: UUID, dealerID: UUID, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<AuditEvent>
     {
+        // Newest first; `seq` orders the entries one transaction wrote at the same instant.
         var query: PostgresQuery = """
             SELECT id, customer_id, entity, entity_id, action, changes, actor_key_id, actor_staff_id, actor_role,
-                   request_id, at
+                   request_id, at, seq
             FROM audit_events WHERE dealer_id = \(dealerID) AND customer_id = \(customerID)
             """
         if let cursor = page.cursor {
-            let values = try cursor.values(for: "audit", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (at, id) < (\(values[0])::timestamptz, \(id))")
+            _ = try cursor.values(for: "audit", count: 2)
+            query.append(" AND (at, seq) < (\(try cursor.timestamp(0)), \(try cursor.integer(1)))")
         }
-        query.append(" ORDER BY at DESC, id DESC LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map { row in
-            var r = ColumnReader(row)
-            let id: UUID = try r.next()
-            let customerID: UUID? = try r.next()
-            let entity: String = try r.next()
-            let entityID: UUID = try r.next()
-            let actionText: String = try r.next()
-            let changes = try r.json([FieldChange].self) ?? []
+        query.append(" ORDER BY at DESC, seq DESC LIMIT \(page.limit + 1)")
+        var sequence: [UUID: Int64] = [:]
+        let rows = try await db.query(query).map(named: { r -> AuditEvent in
+            let id: UUID = try r("id")
+            sequence[id] = try r("seq")
             let actor = Actor(
-                keyID: try r.next(), staffID: try r.next(), role: (try r.next(String?.self)).flatMap(Role.init(rawValue:)),
-                requestID: try r.next())
+                keyID: try r("actor_key_id"), staffID: try r("actor_staff_id"),
+                role: try r("actor_role", as: String?.self).flatMap(Role.init(rawValue:)), requestID: try r("request_id"))
             return AuditEvent(
-                id: id, customerID: customerID, entity: entity, entityID: entityID,
-                action: AuditAction(rawValue: actionText) ?? .update, changes: changes, actor: actor, at: try r.next())
+                id: id, customerID: try r("customer_id"), entity: try r("entity"), entityID: try r("entity_id"),
+                action: AuditAction(rawValue: try r("action")) ?? .update, changes: try r.json("changes") ?? [], actor: actor,
+                at: try r("at"))
+        })
+        return Page.from(rows, limit: page.limit, sort: "audit") {
+            [Cursor.value(of: $0.at), String(sequence[$0.id] ?? 0)]
         }
-        return Page.from(rows, limit: page.limit, sort: "audit") { [CursorTime.text($0.at), $0.id.uuidString] }
     }
 
     /// On erasure: keeps every entry (who changed which field when) but replaces the old and

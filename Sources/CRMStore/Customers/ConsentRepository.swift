@@ -9,18 +9,16 @@ public struct ConsentRepository: Sendable {
     /// Appends an event and makes it the current state unless a later-effective one exists.
     public func record(
         dealerID: UUID, customerID: UUID, channel: ConsentChannel, status: ConsentStatus, effectiveAt: Date,
-        source: ConsentSource, note: String?, actor: Actor, in db: some PostgresQueryable
+        source: ConsentSource, note: String?, actor: Actor, now: Date, in db: some PostgresQueryable
     ) async throws -> ConsentEvent {
         let id = UUID()
-        let row = try await db.queryFirst(
+        try await db.execute(
             """
             INSERT INTO consent_events (dealer_id, id, customer_id, channel, status, effective_at, source, note,
-                                        actor_key_id, actor_staff_id)
+                                        actor_key_id, actor_staff_id, recorded_at)
             VALUES (\(dealerID), \(id), \(customerID), \(channel), \(status), \(effectiveAt), \(source), \(note),
-                    \(actor.keyID), \(actor.staffID))
-            RETURNING recorded_at
+                    \(actor.keyID), \(actor.staffID), \(now))
             """)
-        let recordedAt = try row?.decode(0, as: Date.self) ?? Date()
         try await db.execute(
             """
             INSERT INTO consents AS s (dealer_id, customer_id, channel, status, effective_at, source, event_id)
@@ -32,7 +30,7 @@ public struct ConsentRepository: Sendable {
             """)
         return ConsentEvent(
             id: id, customerID: customerID, channel: channel, status: status, effectiveAt: effectiveAt, source: source,
-            note: note, actorKeyID: actor.keyID, actorStaffID: actor.staffID, recordedAt: recordedAt)
+            note: note, actorKeyID: actor.keyID, actorStaffID: actor.staffID, recordedAt: now)
     }
 
     public func current(customerID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws -> [ConsentState] {
@@ -41,30 +39,35 @@ public struct ConsentRepository: Sendable {
             SELECT channel, status, effective_at, source FROM consents
             WHERE dealer_id = \(dealerID) AND customer_id = \(customerID) ORDER BY channel
             """
-        ).map { row in
-            ConsentState(channel: try row.decode(0), status: try row.decode(1), effectiveAt: try row.decode(2), source: try row.decode(3))
-        }
+        ).map(named: { r in
+            ConsentState(channel: try r("channel"), status: try r("status"), effectiveAt: try r("effective_at"), source: try r("source"))
+        })
     }
 
     public func history(customerID: UUID, dealerID: UUID, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<ConsentEvent>
     {
+        // Newest first; `seq` orders the events one transaction recorded at the same instant.
         var query: PostgresQuery = """
-            SELECT id, customer_id, channel, status, effective_at, source, note, actor_key_id, actor_staff_id, recorded_at
+            SELECT id, customer_id, channel, status, effective_at, source, note, actor_key_id, actor_staff_id, recorded_at, seq
             FROM consent_events WHERE dealer_id = \(dealerID) AND customer_id = \(customerID)
             """
         if let cursor = page.cursor {
-            let values = try cursor.values(for: "consents", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (recorded_at, id) < (\(values[0])::timestamptz, \(id))")
+            _ = try cursor.values(for: "consents", count: 2)
+            query.append(" AND (recorded_at, seq) < (\(try cursor.timestamp(0)), \(try cursor.integer(1)))")
         }
-        query.append(" ORDER BY recorded_at DESC, id DESC LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map { row in
-            ConsentEvent(
-                id: try row.decode(0), customerID: try row.decode(1), channel: try row.decode(2), status: try row.decode(3),
-                effectiveAt: try row.decode(4), source: try row.decode(5), note: try row.decode(6),
-                actorKeyID: try row.decode(7), actorStaffID: try row.decode(8), recordedAt: try row.decode(9))
+        query.append(" ORDER BY recorded_at DESC, seq DESC LIMIT \(page.limit + 1)")
+        var sequence: [UUID: Int64] = [:]
+        let rows = try await db.query(query).map(named: { r -> ConsentEvent in
+            let id: UUID = try r("id")
+            sequence[id] = try r("seq")
+            return ConsentEvent(
+                id: id, customerID: try r("customer_id"), channel: try r("channel"), status: try r("status"),
+                effectiveAt: try r("effective_at"), source: try r("source"), note: try r("note"),
+                actorKeyID: try r("actor_key_id"), actorStaffID: try r("actor_staff_id"), recordedAt: try r("recorded_at"))
+        })
+        return Page.from(rows, limit: page.limit, sort: "consents") {
+            [Cursor.value(of: $0.recordedAt), String(sequence[$0.id] ?? 0)]
         }
-        return Page.from(rows, limit: page.limit, sort: "consents") { [CursorTime.text($0.recordedAt), $0.id.uuidString] }
     }
 }

@@ -10,105 +10,103 @@ public struct CustomerRepository: Sendable {
     /// to parse JSON per row here.
     static let columns: StaticString = """
         c.dealer_id, c.id, c.kind, c.name, c.surname, c.gender, c.phone, c.email, c.birthday, \
-        c.address->>'province', c.address->>'city', c.address->>'district', c.address->>'community', \
-        c.address->>'street', c.address->>'postal_code', \
+        c.address->>'province' AS address_province, c.address->>'city' AS address_city, \
+        c.address->>'district' AS address_district, c.address->>'community' AS address_community, \
+        c.address->>'street' AS address_street, c.address->>'postal_code' AS address_postal_code, \
         c.occupation, c.employer, c.income_band, c.hobbies, c.marital_status, c.children, c.fleet_category, \
         c.fleet_agreement_ends, c.preferred_brands, \
-        c.preferences->>'colour', c.preferences->>'trim', (c.preferences->>'decision_days')::int4, \
+        c.preferences->>'colour' AS preferred_colour, c.preferences->>'trim' AS preferred_trim, \
+        (c.preferences->>'decision_days')::int4 AS decision_days, \
         c.tags, c.notes, c.erased_at, c.created_at, c.updated_at, c.version
         """
 
-    static func decode(_ row: PostgresRow) throws -> Customer {
-        var r = ColumnReader(row)
-        let dealerID: UUID = try r.next()
-        let id: UUID = try r.next()
-        let kind: CustomerKind = try r.next()
-        let name: String = try r.next()
-        let surname: String? = try r.next()
-        let gender: Gender? = try r.next()
-        let phone: String? = try r.next()
-        let email: String? = try r.next()
-        let birthday: LocalDate? = try r.next()
+    static func decode(_ r: inout PostgresNamedRow) throws -> Customer {
         let address = Address(
-            province: try r.next(), city: try r.next(), district: try r.next(), community: try r.next(),
-            street: try r.next(), postalCode: try r.next())
+            province: try r("address_province"), city: try r("address_city"), district: try r("address_district"),
+            community: try r("address_community"), street: try r("address_street"), postalCode: try r("address_postal_code"))
         let fields = CustomerFields(
-            kind: kind, name: name, surname: surname, gender: gender, phone: phone, email: email, birthday: birthday,
-            address: address.isEmpty ? nil : address, occupation: try r.next(), employer: try r.next(),
-            incomeBand: try r.next(), hobbies: try r.next(), maritalStatus: try r.next(), children: try r.next(),
-            fleetCategory: try r.next(), fleetAgreementEnds: try r.next(), preferredBrands: try r.next(),
-            preferences: PurchasePreferences(colour: try r.next(), trim: try r.next(), decisionDays: try r.next(Int32?.self).map(Int.init)),
-            tags: try r.next(), notes: try r.next())
+            kind: try r("kind"), name: try r("name"), surname: try r("surname"), gender: try r("gender"), phone: try r("phone"),
+            email: try r("email"), birthday: try r("birthday"), address: address.isEmpty ? nil : address,
+            occupation: try r("occupation"), employer: try r("employer"), incomeBand: try r("income_band"),
+            hobbies: try r("hobbies"), maritalStatus: try r("marital_status"), children: try r("children"),
+            fleetCategory: try r("fleet_category"), fleetAgreementEnds: try r("fleet_agreement_ends"),
+            preferredBrands: try r("preferred_brands"),
+            preferences: PurchasePreferences(
+                colour: try r("preferred_colour"), trim: try r("preferred_trim"),
+                decisionDays: try r("decision_days", as: Int32?.self).map(Int.init)),
+            tags: try r("tags"), notes: try r("notes"))
         return Customer(
-            id: id, dealerID: dealerID, fields: fields, erasedAt: try r.next(), createdAt: try r.next(),
-            updatedAt: try r.next(), version: try r.next())
+            id: try r("id"), dealerID: try r("dealer_id"), fields: fields, erasedAt: try r("erased_at"),
+            createdAt: try r("created_at"), updatedAt: try r("updated_at"), version: try r("version"))
     }
 
-    /// Inserts a customer; a duplicate phone at the dealer fails with a unique violation on
-    /// `customers_phone`.
-    public func insert(id: UUID, dealerID: UUID, fields f: CustomerFields, in db: some PostgresQueryable) async throws
+    /// Inserts a customer created at `now`. A phone another customer of the dealer has is
+    /// `Duplicate<Customer>` naming that customer (found without raising an error).
+    public func insert(id: UUID, dealerID: UUID, fields f: CustomerFields, now: Date, in tx: PostgresTransaction) async throws
         -> Customer
     {
-        let row = try await db.queryFirst(
+        let inserted = try await tx.query(
             """
             INSERT INTO customers AS c (dealer_id, id, kind, name, surname, gender, phone, email, birthday, address,
                 occupation, employer, income_band, hobbies, marital_status, children, fleet_category,
-                fleet_agreement_ends, preferred_brands, preferences, tags, notes)
+                fleet_agreement_ends, preferred_brands, preferences, tags, notes, created_at, updated_at)
             VALUES (\(dealerID), \(id), \(f.kind), \(f.name), \(f.surname), \(f.gender), \(f.phone), \(f.email),
                 \(f.birthday), \(try PostgresJSON.optional(f.address)), \(f.occupation), \(f.employer), \(f.incomeBand),
                 \(f.hobbies)::text[], \(f.maritalStatus), \(f.children), \(f.fleetCategory), \(f.fleetAgreementEnds),
-                \(f.preferredBrands)::text[], \(try PostgresJSON(encoding: f.preferences)), \(f.tags)::text[], \(f.notes))
+                \(f.preferredBrands)::text[], \(try PostgresJSON(encoding: f.preferences)), \(f.tags)::text[], \(f.notes),
+                \(now), \(now))
+            ON CONFLICT DO NOTHING
             RETURNING \(sql: Self.columns)
-            """)
-        guard let row else { throw RepositoryError.noRowReturned }
-        return try Self.decode(row)
+            """
+        ).first(named: Self.decode)
+        if let inserted { return inserted }
+        throw Duplicate(existing: try await f.phone.asyncMap { try await find(phone: $0, dealerID: dealerID, in: tx) } ?? nil)
     }
 
     public func find(id: UUID, scope: TenantScope, in db: some PostgresQueryable) async throws -> Customer? {
-        try await db.queryFirst(
+        try await db.query(
             """
             SELECT \(sql: Self.columns) FROM customers c
             WHERE \(fragment: scope.condition("c.dealer_id")) AND c.id = \(id) AND c.deleted_at IS NULL
             """
-        ).map(Self.decode)
+        ).first(named: Self.decode)
+    }
+
+    /// Locks the customer for a change inside a transaction.
+    public func lock(id: UUID, scope: TenantScope, in tx: PostgresTransaction) async throws -> Customer? {
+        try await tx.query(
+            """
+            SELECT \(sql: Self.columns) FROM customers c
+            WHERE \(fragment: scope.condition("c.dealer_id")) AND c.id = \(id) AND c.deleted_at IS NULL
+            FOR UPDATE
+            """
+        ).first(named: Self.decode)
     }
 
     /// The customer holding a phone number at a dealer (duplicate detection).
     public func find(phone: String, dealerID: UUID, in db: some PostgresQueryable) async throws -> Customer? {
-        try await db.queryFirst(
+        try await db.query(
             """
             SELECT \(sql: Self.columns) FROM customers c
             WHERE c.dealer_id = \(dealerID) AND c.phone = \(phone) AND c.deleted_at IS NULL
             """
-        ).map(Self.decode)
+        ).first(named: Self.decode)
     }
 
-    public struct Filter: Sendable {
-        /// E.164.
-        public var phone: String?
-        /// Case-insensitive prefix of the name (Chinese characters included).
-        public var namePrefix: String?
-        /// Current owner of the vehicle with this plate / VIN.
-        public var plate: String?
-        public var vin: String?
-        public var tag: String?
-        public var kind: CustomerKind?
-
-        public init(
-            phone: String? = nil, namePrefix: String? = nil, plate: String? = nil, vin: String? = nil, tag: String? = nil,
-            kind: CustomerKind? = nil
-        ) {
-            self.phone = phone
-            self.namePrefix = namePrefix
-            self.plate = plate
-            self.vin = vin
-            self.tag = tag
-            self.kind = kind
-        }
+    /// The dealer of a customer in scope, deleted or not (an audit trail outlives the customer).
+    public func dealerOf(id: UUID, scope: TenantScope, includingDeleted: Bool, in db: some PostgresQueryable) async throws
+        -> UUID?
+    {
+        try await db.queryFirst(
+            """
+            SELECT dealer_id FROM customers
+            WHERE \(fragment: scope.condition()) AND id = \(id) AND (\(includingDeleted) OR deleted_at IS NULL)
+            """
+        )?.decode(0, as: UUID.self)
     }
 
     /// Newest first; by name when searching a name prefix.
-    public func list(scope: TenantScope, filter: Filter, page: PageRequest, in db: some PostgresQueryable) async throws
+    public func list(scope: TenantScope, filter: CustomerFilter, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<Customer>
     {
         var query: PostgresQuery = """
@@ -139,78 +137,97 @@ public struct CustomerRepository: Sendable {
                 """)
             if let cursor = page.cursor {
                 let values = try cursor.values(for: "customers.name", count: 2)
-                guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-                query.append(" AND (lower(c.name) COLLATE \"C\", c.id) > (\(values[0]), \(id))")
+                query.append(" AND (lower(c.name) COLLATE \"C\", c.id) > (\(values[0]), \(try cursor.uuid(1)))")
             }
             query.append(" ORDER BY lower(c.name) COLLATE \"C\", c.id LIMIT \(page.limit + 1)")
-            let rows = try await db.query(query).map(Self.decode)
+            let rows = try await db.query(query).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "customers.name") {
                 [$0.fields.name.lowercased(), $0.id.uuidString]
             }
         }
         if let cursor = page.cursor {
-            let values = try cursor.values(for: "customers.created", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (c.created_at, c.id) < (\(values[0])::timestamptz, \(id))")
+            _ = try cursor.values(for: "customers.created", count: 2)
+            query.append(" AND (c.created_at, c.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
         query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map(Self.decode)
+        let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "customers.created") {
-            [CursorTime.text($0.createdAt), $0.id.uuidString]
+            [Cursor.value(of: $0.createdAt), $0.id.uuidString]
         }
     }
 
-    /// Replaces the writable fields if the stored version is `expectedVersion`.
-    public func update(
-        id: UUID, expectedVersion: Int, fields f: CustomerFields, scope: TenantScope, in db: some PostgresQueryable
-    ) async throws -> VersionedUpdate<Customer> {
-        let row = try await db.queryFirst(
-            """
-            UPDATE customers AS c SET kind = \(f.kind), name = \(f.name), surname = \(f.surname), gender = \(f.gender),
-                phone = \(f.phone), email = \(f.email), birthday = \(f.birthday),
-                address = \(try PostgresJSON.optional(f.address)), occupation = \(f.occupation),
-                employer = \(f.employer), income_band = \(f.incomeBand), hobbies = \(f.hobbies)::text[],
-                marital_status = \(f.maritalStatus), children = \(f.children), fleet_category = \(f.fleetCategory),
-                fleet_agreement_ends = \(f.fleetAgreementEnds), preferred_brands = \(f.preferredBrands)::text[],
-                preferences = \(try PostgresJSON(encoding: f.preferences)), tags = \(f.tags)::text[], notes = \(f.notes),
-                version = c.version + 1
-            WHERE \(fragment: scope.condition("c.dealer_id")) AND c.id = \(id) AND c.deleted_at IS NULL
-              AND c.version = \(expectedVersion)
-            RETURNING \(sql: Self.columns)
-            """)
-        if let row { return .updated(try Self.decode(row)) }
-        return try await find(id: id, scope: scope, in: db) == nil ? .notFound : .stale
+    /// Stores the customer's fields (a customer locked with `lock`, at the version it was read). A
+    /// phone another customer of the dealer has is `Duplicate<Customer>`.
+    public func save(_ customer: Customer, now: Date, in tx: PostgresTransaction) async throws -> Customer {
+        let f = customer.fields
+        if let phone = f.phone, let holder = try await find(phone: phone, dealerID: customer.dealerID, in: tx),
+            holder.id != customer.id
+        {
+            throw Duplicate(existing: holder)
+        }
+        let saved: Customer?
+        do {
+            saved = try await tx.query(
+                """
+                UPDATE customers AS c SET kind = \(f.kind), name = \(f.name), surname = \(f.surname), gender = \(f.gender),
+                    phone = \(f.phone), email = \(f.email), birthday = \(f.birthday),
+                    address = \(try PostgresJSON.optional(f.address)), occupation = \(f.occupation),
+                    employer = \(f.employer), income_band = \(f.incomeBand), hobbies = \(f.hobbies)::text[],
+                    marital_status = \(f.maritalStatus), children = \(f.children), fleet_category = \(f.fleetCategory),
+                    fleet_agreement_ends = \(f.fleetAgreementEnds), preferred_brands = \(f.preferredBrands)::text[],
+                    preferences = \(try PostgresJSON(encoding: f.preferences)), tags = \(f.tags)::text[], notes = \(f.notes),
+                    updated_at = \(now), version = c.version + 1
+                WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id) AND c.version = \(customer.version)
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw Duplicate<Customer>(existing: nil)
+        }
+        guard let saved else { throw RepositoryError.lostLock }
+        return saved
     }
 
-    /// Soft-deletes (hidden from reads and lists; history and statistics keep their rows).
-    public func delete(id: UUID, expectedVersion: Int, scope: TenantScope, in db: some PostgresQueryable) async throws
-        -> VersionedUpdate<Customer>
-    {
-        let row = try await db.queryFirst(
-            """
-            UPDATE customers AS c SET deleted_at = now(), version = c.version + 1
-            WHERE \(fragment: scope.condition("c.dealer_id")) AND c.id = \(id) AND c.deleted_at IS NULL
-              AND c.version = \(expectedVersion)
-            RETURNING \(sql: Self.columns)
-            """)
-        if let row { return .updated(try Self.decode(row)) }
-        return try await find(id: id, scope: scope, in: db) == nil ? .notFound : .stale
+    /// Soft-deletes a locked customer (hidden from reads and lists; history and statistics keep
+    /// their rows).
+    public func delete(_ customer: Customer, now: Date, in tx: PostgresTransaction) async throws -> Customer {
+        guard
+            let deleted = try await tx.query(
+                """
+                UPDATE customers AS c SET deleted_at = \(now), updated_at = \(now), version = c.version + 1
+                WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id) AND c.version = \(customer.version)
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        else { throw RepositoryError.lostLock }
+        return deleted
     }
 
     /// Anonymises: personal fields replaced by `CustomerFields.erased()`, `erased_at` set. The
     /// row, its vehicles, consents history and statistics stay.
-    public func erase(id: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws -> Customer? {
-        let f = CustomerFields(kind: .person, name: "").erased()
-        return try await db.queryFirst(
-            """
-            UPDATE customers AS c SET name = \(f.name), surname = NULL, gender = NULL, phone = NULL, email = NULL,
-                birthday = NULL, address = NULL, occupation = NULL, employer = NULL, income_band = NULL,
-                hobbies = '{}', marital_status = NULL, children = NULL, fleet_agreement_ends = NULL,
-                preferred_brands = '{}', preferences = '{}', tags = '{}', notes = NULL,
-                erased_at = now(), version = c.version + 1
-            WHERE c.dealer_id = \(dealerID) AND c.id = \(id) AND c.deleted_at IS NULL
-            RETURNING \(sql: Self.columns)
-            """
-        ).map(Self.decode)
+    public func erase(_ customer: Customer, now: Date, in tx: PostgresTransaction) async throws -> Customer {
+        let f = customer.fields.erased()
+        guard
+            let erased = try await tx.query(
+                """
+                UPDATE customers AS c SET name = \(f.name), surname = NULL, gender = NULL, phone = NULL, email = NULL,
+                    birthday = NULL, address = NULL, occupation = NULL, employer = NULL, income_band = NULL,
+                    hobbies = '{}', marital_status = NULL, children = NULL, fleet_agreement_ends = NULL,
+                    preferred_brands = '{}', preferences = '{}', tags = '{}', notes = NULL,
+                    erased_at = \(now), updated_at = \(now), version = c.version + 1
+                WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id)
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        else { throw RepositoryError.lostLock }
+        return erased
+    }
+}
+
+extension Optional {
+    /// The async counterpart of `map`.
+    public func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

@@ -1,3 +1,4 @@
+public import CRMDomain
 public import Foundation
 public import PostgresClient
 
@@ -5,34 +6,11 @@ public import PostgresClient
 public struct IdempotencyRepository: Sendable {
     public init() {}
 
-    public struct StoredResponse: Sendable {
-        public var status: Int
-        public var headers: [String: String]
-        public var body: [UInt8]
-
-        public init(status: Int, headers: [String: String], body: [UInt8]) {
-            self.status = status
-            self.headers = headers
-            self.body = body
-        }
-    }
-
-    public enum Claim: Sendable {
-        /// First use: the caller runs the request and then calls `complete` (or `release`).
-        case claimed
-        /// Same key, same request, finished: replay this.
-        case replay(StoredResponse)
-        /// Same key, same request, still running (or its process died mid-way).
-        case inProgress
-        /// Same key, another request.
-        case mismatch
-    }
-
     /// Claims `key` for `requestHash`, atomically: of two concurrent first uses one claims, the
     /// other sees `inProgress`. Expired records are replaced.
     public func claim(
         ownerID: UUID, apiKeyID: UUID, key: String, requestHash: [UInt8], in db: some PostgresQueryable
-    ) async throws -> Claim {
+    ) async throws -> IdempotencyClaim {
         let inserted = try await db.queryFirst(
             """
             INSERT INTO idempotency_keys AS i (owner_id, api_key_id, key, request_hash, state)

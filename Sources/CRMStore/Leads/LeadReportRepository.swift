@@ -6,44 +6,13 @@ public import PostgresClient
 public struct LeadReportRepository: Sendable {
     public init() {}
 
-    public enum Grouping: String, Sendable, CaseIterable {
-        case channel
-        case consultant
-        case series
-        case dealer
-    }
-
-    /// The counts behind one row of the report (`key` nil: the totals row, or leads without a
-    /// value for the grouping, e.g. pool leads by consultant).
-    public struct Row: Sendable, Equatable {
-        public var key: String?
-        public var isTotal: Bool
-        /// Leads created before the period ended and still open at its end (the prospect base).
-        public var total: Int
-        /// Leads created within the period.
-        public var new: Int
-        /// Distinct consultants owning the base's leads.
-        public var consultants: Int
-        /// Of the base: qualified (the 11 fields), hot as of the period's last day, considering a
-        /// competitor.
-        public var qualified: Int
-        public var hot: Int
-        public var consideringCompetitor: Int
-        /// Won / lost within the period.
-        public var won: Int
-        public var lost: Int
-        /// Of the period's new leads, those won by now (the conversion cohort).
-        public var newWon: Int
-        /// Open now with a planned contact before today.
-        public var overdue: Int
-    }
-
     /// - Parameters:
     ///   - from, to: the period, inclusive dates in each dealer's own calendar.
-    ///   `to` is the reference day for temperature; overdue is as of each dealer's today.
+    ///   `to` is the reference day for temperature; overdue is as of each dealer's today at `now`.
     public func report(
-        scope: TenantScope, grouping: Grouping, from: LocalDate, to: LocalDate, in db: some PostgresQueryable
-    ) async throws -> [Row] {
+        scope: TenantScope, grouping: LeadReportGrouping, from: LocalDate, to: LocalDate, now: Date,
+        in db: some PostgresQueryable
+    ) async throws -> [LeadReportCounts] {
         let key: PostgresQuery
         switch grouping {
         case .channel: key = "l.channel"
@@ -65,49 +34,103 @@ public struct LeadReportRepository: Sendable {
                 SELECT d.id AS dealer_id,
                        (\(from)::date::timestamp AT TIME ZONE d.time_zone) AS period_start,
                        ((\(to)::date + 1)::timestamp AT TIME ZONE d.time_zone) AS period_end,
-                       (now() AT TIME ZONE d.time_zone)::date AS dealer_today
+                       (\(now)::timestamptz AT TIME ZONE d.time_zone)::date AS dealer_today
                 FROM dealers d WHERE \(fragment: scope.condition("d.id"))
             ),
             flags AS (
                 SELECT \(fragment: key) AS key, l.consultant_id, l.status, l.qualified,
-                       coalesce(l.won_at, l.lost_at, 'infinity') >= b.period_end AS in_base,
-                       l.created_at >= b.period_start AS is_new,
+                       l.status = 'merged' AS merged,
+                       l.status <> 'merged' AND coalesce(l.won_at, l.lost_at, 'infinity') >= b.period_end AS in_base,
+                       l.created_at >= b.period_start AS created_in_period,
                        l.intended_purchase_date <= \(hotUntil) AS hot,
                        cardinality(l.competitor_models) > 0 AS competitor,
                        l.won_at >= b.period_start AND l.won_at < b.period_end AS won,
                        l.lost_at >= b.period_start AND l.lost_at < b.period_end AS lost,
                        l.next_contact_date < b.dealer_today AS past_due
                 FROM leads l JOIN bounds b ON b.dealer_id = l.dealer_id
-                WHERE l.status <> 'merged' AND l.created_at < b.period_end
+                WHERE l.created_at < b.period_end
                   AND coalesce(l.won_at, l.lost_at, 'infinity') >= b.period_start
             ),
             per_consultant AS (
                 SELECT key, consultant_id,
                        count(*) FILTER (WHERE in_base) AS total,
-                       count(*) FILTER (WHERE is_new) AS new,
+                       count(*) FILTER (WHERE created_in_period AND NOT merged) AS new,
+                       count(*) FILTER (WHERE created_in_period AND merged) AS merged,
                        count(*) FILTER (WHERE in_base AND qualified) AS qualified,
                        count(*) FILTER (WHERE in_base AND hot) AS hot,
                        count(*) FILTER (WHERE in_base AND competitor) AS competitor,
                        count(*) FILTER (WHERE won) AS won,
                        count(*) FILTER (WHERE lost) AS lost,
-                       count(*) FILTER (WHERE is_new AND status = 'won') AS new_won,
+                       count(*) FILTER (WHERE created_in_period AND status = 'won') AS new_won,
                        count(*) FILTER (WHERE past_due AND status = ANY(\(LeadStatus.openRawValues)::text[])) AS overdue
                 FROM flags GROUP BY 1, 2
             )
-            SELECT key, GROUPING(key) = 1, coalesce(sum(total), 0)::int8, coalesce(sum(new), 0)::int8,
-                   count(DISTINCT consultant_id) FILTER (WHERE total > 0)::int8, coalesce(sum(qualified), 0)::int8,
-                   coalesce(sum(hot), 0)::int8, coalesce(sum(competitor), 0)::int8, coalesce(sum(won), 0)::int8,
-                   coalesce(sum(lost), 0)::int8, coalesce(sum(new_won), 0)::int8, coalesce(sum(overdue), 0)::int8
+            SELECT key, GROUPING(key) = 1 AS is_total, coalesce(sum(total), 0)::int8 AS total,
+                   coalesce(sum(new), 0)::int8 AS new, coalesce(sum(merged), 0)::int8 AS merged,
+                   count(DISTINCT consultant_id) FILTER (WHERE total > 0)::int8 AS consultants,
+                   coalesce(sum(qualified), 0)::int8 AS qualified, coalesce(sum(hot), 0)::int8 AS hot,
+                   coalesce(sum(competitor), 0)::int8 AS competitor, coalesce(sum(won), 0)::int8 AS won,
+                   coalesce(sum(lost), 0)::int8 AS lost, coalesce(sum(new_won), 0)::int8 AS new_won,
+                   coalesce(sum(overdue), 0)::int8 AS overdue
             FROM per_consultant
             GROUP BY GROUPING SETS ((key), ())
             ORDER BY GROUPING(key), key NULLS LAST
             """)
-        return try rows.map { row in
-            var r = ColumnReader(row)
-            return Row(
-                key: try r.next(), isTotal: try r.next(), total: try r.next(), new: try r.next(), consultants: try r.next(),
-                qualified: try r.next(), hot: try r.next(), consideringCompetitor: try r.next(), won: try r.next(),
-                lost: try r.next(), newWon: try r.next(), overdue: try r.next())
+        return try rows.map(named: { r in
+            LeadReportCounts(
+                key: try r("key"), isTotal: try r("is_total"), total: try r("total"), new: try r("new"),
+                duplicatesMerged: try r("merged"), consultants: try r("consultants"), qualified: try r("qualified"),
+                hot: try r("hot"), consideringCompetitor: try r("competitor"), won: try r("won"), lost: try r("lost"),
+                newWon: try r("new_won"), overdue: try r("overdue"))
+        })
+    }
+
+    /// The prospect base at the end of the period (leads created by then and still open then,
+    /// merged duplicates left out) counted per competitor model they also consider: per series
+    /// of interest and over all series, most considered first; and the base per series (the
+    /// denominators of the shares).
+    public func competitors(scope: TenantScope, from: LocalDate, to: LocalDate, in db: some PostgresQueryable) async throws
+        -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int)
+    {
+        let rows = try await db.query(
+            """
+            WITH bounds AS (
+                SELECT d.id AS dealer_id, ((\(to)::date + 1)::timestamp AT TIME ZONE d.time_zone) AS period_end
+                FROM dealers d WHERE \(fragment: scope.condition("d.id"))
+            ),
+            base AS (
+                SELECT l.interest_series, l.competitor_models FROM leads l JOIN bounds b ON b.dealer_id = l.dealer_id
+                WHERE l.status <> 'merged' AND l.created_at < b.period_end
+                  AND coalesce(l.won_at, l.lost_at, 'infinity') >= b.period_end
+            )
+            SELECT s.interest_series AS series, m.model AS competitor_model, count(*)::int8 AS prospects,
+                   GROUPING(s.interest_series) = 1 AS all_series
+            FROM base s CROSS JOIN LATERAL unnest(s.competitor_models) AS m(model)
+            GROUP BY GROUPING SETS ((s.interest_series, m.model), (m.model))
+            UNION ALL
+            SELECT interest_series, NULL, count(*)::int8, GROUPING(interest_series) = 1
+            FROM base GROUP BY GROUPING SETS ((interest_series), ())
+            """)
+        var counts: [CompetitorCount] = []
+        var seriesBase: [String: Int] = [:]
+        var totalBase = 0
+        for row in try rows.map(named: { r in
+            (series: try r("series", as: String?.self), model: try r("competitor_model", as: String?.self),
+             prospects: try r("prospects", as: Int.self), allSeries: try r("all_series", as: Bool.self))
+        }) {
+            if let model = row.model {
+                counts.append(CompetitorCount(series: row.allSeries ? nil : row.series, competitorModel: model, prospects: row.prospects))
+            } else if row.allSeries {
+                totalBase = row.prospects
+            } else if let series = row.series {
+                seriesBase[series] = row.prospects
+            }
         }
+        // Over all series first, then by series; most considered first.
+        counts.sort {
+            ($0.series == nil ? 0 : 1, $0.series ?? "", -$0.prospects, $0.competitorModel)
+                < ($1.series == nil ? 0 : 1, $1.series ?? "", -$1.prospects, $1.competitorModel)
+        }
+        return (counts, seriesBase, totalBase)
     }
 }

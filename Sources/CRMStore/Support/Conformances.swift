@@ -56,7 +56,34 @@ extension PostgresJSON {
     }
 }
 
-/// A row's microsecond timestamp as cursor text (exact, unlike a Double round trip).
-enum CursorTime {
-    static func text(_ date: Date) -> String { PostgresTimestamp.format(date) }
+extension PostgresNamedRow {
+    /// A jsonb column decoded as a Codable value (nil for SQL NULL).
+    mutating func json<T: Decodable>(_ name: StaticString, as type: T.Type = T.self) throws -> T? {
+        try self(name, as: PostgresJSON?.self)?.decode(T.self)
+    }
+}
+
+public enum RepositoryError: Error, Sendable {
+    /// An INSERT ... RETURNING returned nothing (cannot happen without a bug or a trigger).
+    case noRowReturned
+    /// A save of a row the caller locked found it at another version (cannot happen while the
+    /// lock is held: a bug).
+    case lostLock
+}
+
+/// A write would duplicate a record that must be unique (a customer's phone, a VIN, an open lead's
+/// phone at a dealer). Found without raising a database error (`ON CONFLICT DO NOTHING`, or a
+/// read before an update), so PostgreSQL's log never records the personal data in the key; the
+/// unique index stays as the last line of defence. `existing` is the record in the way (nil when
+/// it vanished in between).
+public struct Duplicate<Record: Sendable>: Error, Sendable {
+    public let existing: Record?
+
+    public init(existing: Record?) { self.existing = existing }
+}
+
+extension PostgresError {
+    /// A unique violation that slipped past the read before an update (two concurrent writers):
+    /// the last line of defence, turned into the same typed duplicate.
+    var isUniqueViolation: Bool { kind == .uniqueViolation }
 }

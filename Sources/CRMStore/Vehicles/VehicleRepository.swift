@@ -11,70 +11,54 @@ public struct VehicleRepository: Sendable {
         v.warranty_end, v.open_recall, v.created_at, v.updated_at, v.version
         """
 
-    static func decode(_ row: PostgresRow) throws -> Vehicle {
-        var r = ColumnReader(row)
-        let dealerID: UUID = try r.next()
-        let id: UUID = try r.next()
+    static func decode(_ r: inout PostgresNamedRow) throws -> Vehicle {
         let fields = VehicleFields(
-            vin: try r.next(), plate: try r.next(), brand: try r.next(), series: try r.next(), model: try r.next(),
-            modelYear: try r.next(), colour: try r.next(), deliveryDate: try r.next(), warrantyEnd: try r.next(),
-            openRecall: try r.next())
+            vin: try r("vin"), plate: try r("plate"), brand: try r("brand"), series: try r("series"), model: try r("model"),
+            modelYear: try r("model_year"), colour: try r("colour"), deliveryDate: try r("delivery_date"),
+            warrantyEnd: try r("warranty_end"), openRecall: try r("open_recall"))
         return Vehicle(
-            id: id, dealerID: dealerID, fields: fields, createdAt: try r.next(), updatedAt: try r.next(), version: try r.next())
+            id: try r("id"), dealerID: try r("dealer_id"), fields: fields, createdAt: try r("created_at"),
+            updatedAt: try r("updated_at"), version: try r("version"))
     }
 
-    /// A duplicate VIN at the dealer fails with a unique violation on `vehicles_vin`.
-    public func insert(id: UUID, dealerID: UUID, fields f: VehicleFields, in db: some PostgresQueryable) async throws
+    /// Inserts a vehicle created at `now`. A VIN another vehicle of the dealer has is
+    /// `Duplicate<Vehicle>` naming that vehicle (found without raising an error).
+    public func insert(id: UUID, dealerID: UUID, fields f: VehicleFields, now: Date, in tx: PostgresTransaction) async throws
         -> Vehicle
     {
-        let row = try await db.queryFirst(
+        let inserted = try await tx.query(
             """
             INSERT INTO vehicles AS v (dealer_id, id, vin, plate, brand, series, model, model_year, colour, delivery_date,
-                warranty_end, open_recall)
+                warranty_end, open_recall, created_at, updated_at)
             VALUES (\(dealerID), \(id), \(f.vin), \(f.plate), \(f.brand), \(f.series), \(f.model), \(f.modelYear), \(f.colour),
-                \(f.deliveryDate), \(f.warrantyEnd), \(f.openRecall))
+                \(f.deliveryDate), \(f.warrantyEnd), \(f.openRecall), \(now), \(now))
+            ON CONFLICT DO NOTHING
             RETURNING \(sql: Self.columns)
-            """)
-        guard let row else { throw RepositoryError.noRowReturned }
-        return try Self.decode(row)
+            """
+        ).first(named: Self.decode)
+        if let inserted { return inserted }
+        throw Duplicate(existing: try await find(vin: f.vin, dealerID: dealerID, in: tx))
     }
 
     public func find(id: UUID, scope: TenantScope, in db: some PostgresQueryable) async throws -> Vehicle? {
-        try await db.queryFirst(
+        try await db.query(
             """
             SELECT \(sql: Self.columns) FROM vehicles v
             WHERE \(fragment: scope.condition("v.dealer_id")) AND v.id = \(id) AND v.deleted_at IS NULL
             """
-        ).map(Self.decode)
+        ).first(named: Self.decode)
     }
 
     public func find(vin: String, dealerID: UUID, in db: some PostgresQueryable) async throws -> Vehicle? {
-        try await db.queryFirst(
+        try await db.query(
             """
             SELECT \(sql: Self.columns) FROM vehicles v
             WHERE v.dealer_id = \(dealerID) AND v.vin = \(vin) AND v.deleted_at IS NULL
             """
-        ).map(Self.decode)
+        ).first(named: Self.decode)
     }
 
-    public struct Filter: Sendable {
-        public var vin: String?
-        public var plate: String?
-        public var brand: String?
-        /// Vehicles this customer owns now.
-        public var ownerID: UUID?
-        public var openRecall: Bool?
-
-        public init(vin: String? = nil, plate: String? = nil, brand: String? = nil, ownerID: UUID? = nil, openRecall: Bool? = nil) {
-            self.vin = vin
-            self.plate = plate
-            self.brand = brand
-            self.ownerID = ownerID
-            self.openRecall = openRecall
-        }
-    }
-
-    public func list(scope: TenantScope, filter: Filter, page: PageRequest, in db: some PostgresQueryable) async throws
+    public func list(scope: TenantScope, filter: VehicleFilter, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<Vehicle>
     {
         var query: PostgresQuery = """
@@ -93,51 +77,59 @@ public struct VehicleRepository: Sendable {
                 """)
         }
         if let cursor = page.cursor {
-            let values = try cursor.values(for: "vehicles.created", count: 2)
-            guard let id = UUID(uuidString: values[1]) else { throw CursorError() }
-            query.append(" AND (v.created_at, v.id) < (\(values[0])::timestamptz, \(id))")
+            _ = try cursor.values(for: "vehicles.created", count: 2)
+            query.append(" AND (v.created_at, v.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
         query.append(" ORDER BY v.created_at DESC, v.id DESC LIMIT \(page.limit + 1)")
-        let rows = try await db.query(query).map(Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "vehicles.created") { [CursorTime.text($0.createdAt), $0.id.uuidString] }
+        let rows = try await db.query(query).map(named: Self.decode)
+        return Page.from(rows, limit: page.limit, sort: "vehicles.created") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
     }
 
-    public func update(
-        id: UUID, expectedVersion: Int, fields f: VehicleFields, scope: TenantScope, in db: some PostgresQueryable
-    ) async throws -> VersionedUpdate<Vehicle> {
-        let row = try await db.queryFirst(
-            """
-            UPDATE vehicles AS v SET vin = \(f.vin), plate = \(f.plate), brand = \(f.brand), series = \(f.series),
-                model = \(f.model), model_year = \(f.modelYear), colour = \(f.colour), delivery_date = \(f.deliveryDate),
-                warranty_end = \(f.warrantyEnd), open_recall = \(f.openRecall), version = v.version + 1
-            WHERE \(fragment: scope.condition("v.dealer_id")) AND v.id = \(id) AND v.deleted_at IS NULL
-              AND v.version = \(expectedVersion)
-            RETURNING \(sql: Self.columns)
-            """)
-        if let row { return .updated(try Self.decode(row)) }
-        return try await find(id: id, scope: scope, in: db) == nil ? .notFound : .stale
+    /// Stores the vehicle's fields (a vehicle locked with `lock`, at the version it was read). A
+    /// VIN another vehicle of the dealer has is `Duplicate<Vehicle>`.
+    public func save(_ vehicle: Vehicle, now: Date, in tx: PostgresTransaction) async throws -> Vehicle {
+        let f = vehicle.fields
+        if let holder = try await find(vin: f.vin, dealerID: vehicle.dealerID, in: tx), holder.id != vehicle.id {
+            throw Duplicate(existing: holder)
+        }
+        let saved: Vehicle?
+        do {
+            saved = try await tx.query(
+                """
+                UPDATE vehicles AS v SET vin = \(f.vin), plate = \(f.plate), brand = \(f.brand), series = \(f.series),
+                    model = \(f.model), model_year = \(f.modelYear), colour = \(f.colour), delivery_date = \(f.deliveryDate),
+                    warranty_end = \(f.warrantyEnd), open_recall = \(f.openRecall), updated_at = \(now), version = v.version + 1
+                WHERE v.dealer_id = \(vehicle.dealerID) AND v.id = \(vehicle.id) AND v.version = \(vehicle.version)
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw Duplicate<Vehicle>(existing: nil)
+        }
+        guard let saved else { throw RepositoryError.lostLock }
+        return saved
     }
 
-    public func delete(id: UUID, expectedVersion: Int, scope: TenantScope, in db: some PostgresQueryable) async throws
-        -> VersionedUpdate<Vehicle>
-    {
-        let row = try await db.queryFirst(
-            """
-            UPDATE vehicles AS v SET deleted_at = now(), version = v.version + 1
-            WHERE \(fragment: scope.condition("v.dealer_id")) AND v.id = \(id) AND v.deleted_at IS NULL
-              AND v.version = \(expectedVersion)
-            RETURNING \(sql: Self.columns)
-            """)
-        if let row { return .updated(try Self.decode(row)) }
-        return try await find(id: id, scope: scope, in: db) == nil ? .notFound : .stale
+    /// Soft-deletes a locked vehicle.
+    public func delete(_ vehicle: Vehicle, now: Date, in tx: PostgresTransaction) async throws -> Vehicle {
+        guard
+            let deleted = try await tx.query(
+                """
+                UPDATE vehicles AS v SET deleted_at = \(now), updated_at = \(now), version = v.version + 1
+                WHERE v.dealer_id = \(vehicle.dealerID) AND v.id = \(vehicle.id) AND v.version = \(vehicle.version)
+                RETURNING \(sql: Self.columns)
+                """
+            ).first(named: Self.decode)
+        else { throw RepositoryError.lostLock }
+        return deleted
     }
 
     // MARK: Ownership
 
-    static func decodeOwnership(_ row: PostgresRow) throws -> Ownership {
+    static func decodeOwnership(_ r: inout PostgresNamedRow) throws -> Ownership {
         Ownership(
-            id: try row.decode(0), vehicleID: try row.decode(1), customerID: try row.decode(2),
-            ownedFrom: try row.decode(3), ownedTo: try row.decode(4))
+            id: try r("id"), vehicleID: try r("vehicle_id"), customerID: try r("customer_id"), ownedFrom: try r("owned_from"),
+            ownedTo: try r("owned_to"))
     }
 
     public func ownerships(vehicleID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws -> [Ownership] {
@@ -147,13 +139,13 @@ public struct VehicleRepository: Sendable {
             WHERE dealer_id = \(dealerID) AND vehicle_id = \(vehicleID)
             ORDER BY owned_from DESC, created_at DESC
             """
-        ).map(Self.decodeOwnership)
+        ).map(named: Self.decodeOwnership)
     }
 
     /// Ends the current ownership (if any) the day the new one starts and records the new one.
     /// Lock the vehicle row first (`lockForUpdate`) so two transfers do not interleave.
     public func transfer(
-        vehicleID: UUID, dealerID: UUID, to customerID: UUID, from date: LocalDate, in db: some PostgresQueryable
+        vehicleID: UUID, dealerID: UUID, to customerID: UUID, from date: LocalDate, now: Date, in db: some PostgresQueryable
     ) async throws -> Ownership {
         try await db.execute(
             """
@@ -163,29 +155,29 @@ public struct VehicleRepository: Sendable {
         let id = UUID()
         try await db.execute(
             """
-            INSERT INTO vehicle_ownerships (dealer_id, id, vehicle_id, customer_id, owned_from)
-            VALUES (\(dealerID), \(id), \(vehicleID), \(customerID), \(date))
+            INSERT INTO vehicle_ownerships (dealer_id, id, vehicle_id, customer_id, owned_from, created_at)
+            VALUES (\(dealerID), \(id), \(vehicleID), \(customerID), \(date), \(now))
             """)
         return Ownership(id: id, vehicleID: vehicleID, customerID: customerID, ownedFrom: date, ownedTo: nil)
     }
 
-    /// Locks a vehicle row for the rest of the transaction; false if it is not visible.
-    public func lockForUpdate(id: UUID, scope: TenantScope, in db: some PostgresQueryable) async throws -> Vehicle? {
-        try await db.queryFirst(
+    /// Locks a vehicle row for the rest of the transaction; nil if it is not visible.
+    public func lock(id: UUID, scope: TenantScope, in tx: PostgresTransaction) async throws -> Vehicle? {
+        try await tx.query(
             """
             SELECT \(sql: Self.columns) FROM vehicles v
             WHERE \(fragment: scope.condition("v.dealer_id")) AND v.id = \(id) AND v.deleted_at IS NULL
             FOR UPDATE
             """
-        ).map(Self.decode)
+        ).first(named: Self.decode)
     }
 
     // MARK: Odometer
 
-    static func decodeReading(_ row: PostgresRow) throws -> OdometerReading {
+    static func decodeReading(_ r: inout PostgresNamedRow) throws -> OdometerReading {
         OdometerReading(
-            id: try row.decode(0), vehicleID: try row.decode(1), readOn: try row.decode(2), km: try row.decode(3),
-            source: try row.decode(4), recordedAt: try row.decode(5))
+            id: try r("id"), vehicleID: try r("vehicle_id"), readOn: try r("read_on"), km: try r("km"), source: try r("source"),
+            recordedAt: try r("recorded_at"))
     }
 
     public func readings(vehicleID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws -> [OdometerReading] {
@@ -195,54 +187,55 @@ public struct VehicleRepository: Sendable {
             WHERE dealer_id = \(dealerID) AND vehicle_id = \(vehicleID)
             ORDER BY read_on DESC, recorded_at DESC, id DESC
             """
-        ).map(Self.decodeReading)
+        ).map(named: Self.decodeReading)
     }
 
     public func insertReading(
-        dealerID: UUID, vehicleID: UUID, readOn: LocalDate, km: Int, source: OdometerSource, recordedBy: UUID?,
+        dealerID: UUID, vehicleID: UUID, readOn: LocalDate, km: Int, source: OdometerSource, recordedBy: UUID?, now: Date,
         in db: some PostgresQueryable
     ) async throws -> OdometerReading {
-        let id = UUID()
-        let row = try await db.queryFirst(
-            """
-            INSERT INTO odometer_readings (dealer_id, id, vehicle_id, read_on, km, source, recorded_by)
-            VALUES (\(dealerID), \(id), \(vehicleID), \(readOn), \(km), \(source), \(recordedBy))
-            RETURNING id, vehicle_id, read_on, km, source, recorded_at
-            """)
-        guard let row else { throw RepositoryError.noRowReturned }
-        return try Self.decodeReading(row)
+        guard
+            let reading = try await db.query(
+                """
+                INSERT INTO odometer_readings (dealer_id, id, vehicle_id, read_on, km, source, recorded_by, recorded_at)
+                VALUES (\(dealerID), \(UUID()), \(vehicleID), \(readOn), \(km), \(source), \(recordedBy), \(now))
+                RETURNING id, vehicle_id, read_on, km, source, recorded_at
+                """
+            ).first(named: Self.decodeReading)
+        else { throw RepositoryError.noRowReturned }
+        return reading
     }
 
     /// The vehicles a customer owns now, each with its latest odometer reading.
     public func owned(byCustomer customerID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws
         -> [(Vehicle, Ownership, OdometerReading?)]
     {
-        let rows = try await db.query(
+        try await db.query(
             """
-            SELECT \(sql: Self.columns), o.id, o.vehicle_id, o.customer_id, o.owned_from, o.owned_to,
-                   r.id, r.vehicle_id, r.read_on, r.km, r.source, r.recorded_at
+            SELECT \(sql: Self.columns), o.id AS ownership_id, o.customer_id, o.owned_from, o.owned_to,
+                   r.id AS reading_id, r.read_on, r.km, r.source, r.recorded_at
             FROM vehicle_ownerships o
             JOIN vehicles v ON v.dealer_id = o.dealer_id AND v.id = o.vehicle_id AND v.deleted_at IS NULL
             LEFT JOIN LATERAL (
-                SELECT id, vehicle_id, read_on, km, source, recorded_at FROM odometer_readings
+                SELECT id, read_on, km, source, recorded_at FROM odometer_readings
                 WHERE dealer_id = v.dealer_id AND vehicle_id = v.id
                 ORDER BY read_on DESC, recorded_at DESC, id DESC LIMIT 1
             ) r ON true
             WHERE o.dealer_id = \(dealerID) AND o.customer_id = \(customerID) AND o.owned_to IS NULL
             ORDER BY o.owned_from DESC, v.id
-            """)
-        return try rows.map { row in
-            let vehicle = try Self.decode(row)
+            """
+        ).map(named: { r in
+            let vehicle = try Self.decode(&r)
             let ownership = Ownership(
-                id: try row.decode(15), vehicleID: try row.decode(16), customerID: try row.decode(17),
-                ownedFrom: try row.decode(18), ownedTo: try row.decode(19))
-            let reading: OdometerReading? =
-                row.isNull(20)
-                ? nil
-                : OdometerReading(
-                    id: try row.decode(20), vehicleID: try row.decode(21), readOn: try row.decode(22), km: try row.decode(23),
-                    source: try row.decode(24), recordedAt: try row.decode(25))
+                id: try r("ownership_id"), vehicleID: vehicle.id, customerID: try r("customer_id"),
+                ownedFrom: try r("owned_from"), ownedTo: try r("owned_to"))
+            var reading: OdometerReading?
+            if let readingID = try r("reading_id", as: UUID?.self) {
+                reading = OdometerReading(
+                    id: readingID, vehicleID: vehicle.id, readOn: try r("read_on"), km: try r("km"), source: try r("source"),
+                    recordedAt: try r("recorded_at"))
+            }
             return (vehicle, ownership, reading)
-        }
+        })
     }
 }

@@ -1,3 +1,4 @@
+public import CRMAPI
 import Foundation
 public import Logging
 public import JobQueue
@@ -87,6 +88,9 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// The worker settings these variables describe.
+    /// What the HTTP layer is configured with.
+    public var httpSettings: HTTPSettings { HTTPSettings(accessLogLevel: accessLogLevel, maxBodyBytes: maxBodyBytes) }
+
     public func workerConfiguration(id: String = WorkerConfiguration.defaultID()) -> WorkerConfiguration {
         var worker = WorkerConfiguration(queues: workerQueues, id: id)
         worker.wakeup = workerWakeup

@@ -1,15 +1,15 @@
+public import CRMAPI
 public import CRMServices
 public import CRMStore
 import Foundation
 public import Hummingbird
 public import JobQueue
 public import Logging
-import OpenAPIHummingbird
-import OpenAPIRuntime
-public import ServiceLifecycle
+import NIOCore
 public import PostgresClient
+public import ServiceLifecycle
 
-/// What the HTTP layer needs from the rest of the process.
+/// What the process is made of, below the HTTP layer.
 public struct AppDependencies: Sendable {
     public var pool: PostgresPool
     public var migrator: Migrator
@@ -22,45 +22,23 @@ public struct AppDependencies: Sendable {
         self.services = services
         self.logger = logger
     }
+
+    /// Readiness and pool metrics of this process.
+    public var operations: OperationsService { OperationsService(pool: pool, migrator: migrator, logger: logger) }
 }
 
-/// The one factory the server, the tests and the benchmarks use.
-///
-/// The HTTP routes are generated from `openapi.yaml` (swift-openapi-generator on the Hummingbird
-/// transport): `APIHandler` must implement every operation the contract declares, with its
-/// declared inputs and outputs, so code and contract cannot drift.
+/// The one factory the server, the tests and the benchmarks use: the HTTP API (CRMAPI's router)
+/// on the configured address, over the process's services.
 public func buildApplication(
     configuration: ServiceConfiguration, dependencies: AppDependencies, services: [any Service] = []
 ) throws -> some ApplicationProtocol {
-    let router = try buildRouter(configuration: configuration, dependencies: dependencies)
+    let router = try buildRouter(
+        settings: configuration.httpSettings, services: dependencies.services, operations: dependencies.operations)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "crm"),
         services: services,
         logger: dependencies.logger)
-}
-
-/// The router alone (tests drive it in-process).
-public func buildRouter(configuration: ServiceConfiguration, dependencies: AppDependencies) throws
-    -> Router<CRMRequestContext>
-{
-    PrometheusExporter.bootstrapOnce()
-    let router = Router(context: CRMRequestContext.self)
-    router.add(middleware: AffinityMiddleware())
-    router.add(middleware: RequestScopeMiddleware())
-    router.add(middleware: ObservabilityMiddleware(accessLogLevel: configuration.accessLogLevel))
-    let handler = try APIHandler(dependencies: dependencies)
-    router.add(middleware: ProblemMiddleware(routes: handler.contractValidator))
-    router.add(middleware: AuthenticationMiddleware(access: dependencies.services.access))
-    router.add(
-        middleware: RequestValidationMiddleware(maxBytes: configuration.maxBodyBytes, contract: handler.contractValidator))
-    router.add(middleware: IdempotencyMiddleware(pool: dependencies.pool))
-    router.add(middleware: ResponseFinishingMiddleware())
-    // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC.
-    try handler.registerHandlers(
-        on: router, serverURL: Servers.Server1.url(),
-        configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []))
-    return router
 }
 
 /// The background worker with every job kind and periodic schedule of the service
@@ -90,9 +68,9 @@ public func buildWorkerOperations(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
     }
-    let pool = dependencies.pool
+    let operations = dependencies.operations
     router.get("metrics") { _, _ in
-        pool.publishMetrics()
+        operations.publishMetrics()
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(string: PrometheusExporter.render())))

@@ -1,0 +1,46 @@
+import CRMContract
+public import CRMServices
+import Foundation
+public import Hummingbird
+public import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+
+/// What the HTTP layer itself is configured with.
+public struct HTTPSettings: Sendable {
+    /// Level of the one-line-per-request access log.
+    public var accessLogLevel: Logger.Level
+    /// Largest accepted request body.
+    public var maxBodyBytes: Int
+
+    public init(accessLogLevel: Logger.Level, maxBodyBytes: Int) {
+        self.accessLogLevel = accessLogLevel
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// The service's router: every operation of `openapi.yaml` (swift-openapi-generator on the
+/// Hummingbird transport) behind the middleware chain. `APIHandler` must implement every
+/// operation the contract declares, with its declared inputs and outputs, so code and contract
+/// cannot drift. The HTTP layer reaches the rest of the process only through `services` and
+/// `operations`.
+public func buildRouter(settings: HTTPSettings, services: DomainServices, operations: OperationsService) throws
+    -> Router<CRMRequestContext>
+{
+    PrometheusExporter.bootstrapOnce()
+    let router = Router(context: CRMRequestContext.self)
+    router.add(middleware: AffinityMiddleware())
+    router.add(middleware: RequestScopeMiddleware())
+    router.add(middleware: ObservabilityMiddleware(accessLogLevel: settings.accessLogLevel))
+    let handler = try APIHandler(services: services, operations: operations)
+    router.add(middleware: ProblemMiddleware(routes: handler.contractValidator))
+    router.add(middleware: AuthenticationMiddleware(access: services.access))
+    router.add(middleware: RequestValidationMiddleware(maxBytes: settings.maxBodyBytes, contract: handler.contractValidator))
+    router.add(middleware: IdempotencyMiddleware(idempotency: services.idempotency))
+    router.add(middleware: ResponseFinishingMiddleware())
+    // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC.
+    try handler.registerHandlers(
+        on: router, serverURL: Servers.Server1.url(),
+        configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []))
+    return router
+}

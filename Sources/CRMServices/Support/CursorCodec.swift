@@ -1,0 +1,99 @@
+public import CRMDomain
+import Crypto
+import Foundation
+public import PostgresClient
+import Synchronization
+
+/// List cursors as clients see them: opaque and tamper-evident. A cursor is its sort name and
+/// values, signed with HMAC-SHA256 under the service's `cursor_signing` secret (kept in the
+/// database, so every process of the service reads the same key), base64url. A cursor that does
+/// not carry this service's signature is refused before any of it is read.
+public final class CursorCodec: Sendable {
+    let pool: PostgresPool
+    private let key = Mutex<[UInt8]?>(nil)
+
+    /// Bytes of the signature kept in a cursor (128 bits).
+    static let tagLength = 16
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// A codec with a given key (tests, tools that do not talk to the database).
+    public init(pool: PostgresPool, key: [UInt8]) {
+        self.pool = pool
+        self.key.withLock { $0 = key }
+    }
+
+    public func encode(_ cursor: Cursor) async throws -> String {
+        let payload = Self.payload(cursor)
+        let tag = HMAC<SHA256>.authenticationCode(for: payload, using: try await signingKey())
+        return Self.base64URL(payload + Array(tag).prefix(Self.tagLength))
+    }
+
+    /// The cursor `text` names; `CursorError` for anything this service did not sign.
+    public func decode(_ text: String) async throws -> Cursor {
+        guard text.utf8.count <= 4096, let bytes = Self.fromBase64URL(text), bytes.count > Self.tagLength else {
+            throw CursorError()
+        }
+        let payload = Array(bytes.dropLast(Self.tagLength))
+        let tag = Array(bytes.suffix(Self.tagLength))
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: payload, using: try await signingKey())).prefix(Self.tagLength)
+        // Constant-time comparison.
+        var difference: UInt8 = 0
+        for (a, b) in zip(tag, expected) { difference |= a ^ b }
+        guard difference == 0, let cursor = Self.cursor(payload) else { throw CursorError() }
+        return cursor
+    }
+
+    private func signingKey() async throws -> SymmetricKey {
+        if let key = key.withLock({ $0 }) { return SymmetricKey(data: key) }
+        guard let row = try await pool.queryFirst("SELECT value FROM service_secrets WHERE name = 'cursor_signing'") else {
+            throw CursorCodecError.noSecret
+        }
+        let loaded = try row.decode(0, as: PostgresBytes.self).bytes
+        key.withLock { $0 = loaded }
+        return SymmetricKey(data: loaded)
+    }
+
+    enum CursorCodecError: Error, CustomStringConvertible {
+        case noSecret
+        var description: String { "the database has no cursor_signing secret (run `crm migrate`)" }
+    }
+
+    // MARK: Payload: the sort and the values, each length-prefixed.
+
+    static func payload(_ cursor: Cursor) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for part in [cursor.sort] + cursor.values {
+            let utf8 = Array(part.utf8)
+            bytes.append(UInt8(min(utf8.count, 255)))
+            bytes += utf8.prefix(255)
+        }
+        return bytes
+    }
+
+    static func cursor(_ payload: [UInt8]) -> Cursor? {
+        var parts: [String] = []
+        var index = 0
+        while index < payload.count {
+            let length = Int(payload[index])
+            index += 1
+            guard index + length <= payload.count else { return nil }
+            parts.append(String(decoding: payload[index..<index + length], as: UTF8.self))
+            index += length
+        }
+        guard let sort = parts.first else { return nil }
+        return Cursor(sort: sort, values: Array(parts.dropFirst()))
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func fromBase64URL(_ text: String) -> [UInt8]? {
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64).map(Array.init)
+    }
+}
