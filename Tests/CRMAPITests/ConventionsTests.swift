@@ -1,3 +1,4 @@
+import CRMClient
 import CRMTestSupport
 import Foundation
 import HTTPTypes
@@ -12,6 +13,9 @@ struct ConventionsTests {
     func idempotentCreate() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
+            let api = app.api(tenants.keyA)
+            // Raw: the replay is checked byte for byte and by its Idempotent-Replayed header, which the
+            // contract does not declare: the typed client exposes neither.
             let body: [String: Any] = ["kind": "person", "name": "张伟", "phone": mobile(500)]
             let first = try await app.client.call(.post, "/v1/customers", key: tenants.keyA, json: body, headers: ["Idempotency-Key": "order-42"])
             let second = try await app.client.call(.post, "/v1/customers", key: tenants.keyA, json: body, headers: ["Idempotency-Key": "order-42"])
@@ -26,30 +30,27 @@ struct ConventionsTests {
             #expect(count == 1)
 
             // The same key with another body is refused and creates nothing.
-            let other = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyA, json: ["kind": "person", "name": "李娜", "phone": mobile(501)],
-                headers: ["Idempotency-Key": "order-42"])
-            #expect(other.status == .unprocessableContent)
-            #expect(other.fieldErrors == ["Idempotency-Key"])
+            let other = try await api.createCustomer(
+                headers: .init(idempotencyKey: "order-42"), body: .json(.init(kind: .person, name: "李娜", phone: mobile(501))))
+            #expect(status(of: other) == .unprocessableContent)
+            #expect(try other.unprocessableContent.problem.fields == ["Idempotency-Key"])
             let none = try await app.pool.queryFirst("SELECT count(*) FROM customers WHERE phone = \("+86" + mobile(501))")?
                 .decode(0, as: Int.self)
             #expect(none == 0)
 
             // Keys are per caller: another dealer's key may use the same Idempotency-Key.
-            let elsewhere = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyB, json: body, headers: ["Idempotency-Key": "order-42"])
-            #expect(elsewhere.status == .created)
-            #expect(elsewhere.id != first.id)
+            let elsewhere = try await app.api(tenants.keyB).createCustomer(
+                headers: .init(idempotencyKey: "order-42"), body: .json(.init(kind: .person, name: "张伟", phone: mobile(500))))
+            #expect(status(of: elsewhere) == .created)
+            #expect(try elsewhere.created.body.json.id != first.id)
 
             // A failed request releases its key: fixing the body and retrying works.
-            let invalid = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyA, json: ["kind": "person", "name": "王五", "phone": "12"],
-                headers: ["Idempotency-Key": "order-43"])
-            #expect(invalid.status == .unprocessableContent)
-            let fixed = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyA, json: ["kind": "person", "name": "王五", "phone": "12"],
-                headers: ["Idempotency-Key": "order-43"])
-            #expect(fixed.status == .unprocessableContent)
+            let invalid = try await api.createCustomer(
+                headers: .init(idempotencyKey: "order-43"), body: .json(.init(kind: .person, name: "王五", phone: "12")))
+            #expect(status(of: invalid) == .unprocessableContent)
+            let fixed = try await api.createCustomer(
+                headers: .init(idempotencyKey: "order-43"), body: .json(.init(kind: .person, name: "王五", phone: "12")))
+            #expect(status(of: fixed) == .unprocessableContent)
         }
     }
 
@@ -57,11 +58,12 @@ struct ConventionsTests {
     func idempotentUnderConcurrency() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
-            let body = #"{"kind": "person", "name": "并发", "phone": "\#(mobile(600))"}"#
+            let api = app.api(tenants.keyA)
+            let body = Components.Schemas.CustomerInput(kind: .person, name: "并发", phone: mobile(600))
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        try await app.client.call(.post, "/v1/customers", key: tenants.keyA, raw: body, headers: ["Idempotency-Key": "burst"]).status
+                        try await status(of: api.createCustomer(headers: .init(idempotencyKey: "burst"), body: .json(body)))
                     }
                 }
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
@@ -76,28 +78,34 @@ struct ConventionsTests {
     func optimisticConcurrency() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
-            let created = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyA,
-                json: ["kind": "person", "name": "陈静", "phone": mobile(700), "birthday": "1990-05-06", "address": ["city": "上海", "community": "世纪公园"], "tags": ["a"]])
-            let path = "/v1/customers/\(created.id)"
-            #expect(created.etag == "\"1\"")
-            let first = try await app.client.call(.patch, path, key: tenants.keyA, json: ["notes": "first"], headers: ["If-Match": "\"1\""])
-            #expect(first.status == .ok)
-            #expect(first.etag == "\"2\"")
+            let api = app.api(tenants.keyA)
+            let created = try await api.createCustomer(
+                body: .json(.init(
+                    kind: .person, name: "陈静", phone: mobile(700), birthday: "1990-05-06", address: .init(city: "上海", community: "世纪公园"),
+                    tags: ["a"])))
+            let id = try created.created.body.json.id
+            let path = "/v1/customers/\(id)"
+            #expect(try created.created.headers.eTag == "\"1\"")
+            let first = try await api.updateCustomer(path: .init(customerId: id), headers: .init(ifMatch: "\"1\""), body: .json(.init(notes: "first")))
+            #expect(status(of: first) == .ok)
+            #expect(try first.ok.headers.eTag == "\"2\"")
 
+            // Raw: the check is on the exact Content-Type header, which the typed client does not expose.
             let stale = try await app.client.call(
                 .patch, path, key: tenants.keyA, json: ["name": "陈静静", "notes": "lost"], headers: ["If-Match": "\"1\""])
             #expect(stale.status == .preconditionFailed)
             #expect(stale.headers[.contentType] == "application/problem+json")
-            let after = try await app.client.call(.get, path, key: tenants.keyA)
-            #expect(after["name"] as? String == "陈静")
-            #expect(after["notes"] as? String == "first")
-            #expect(after["version"] as? Int == 2)
+            let after = try await api.getCustomer(path: .init(customerId: id))
+            #expect(try after.ok.body.json.name == "陈静")
+            #expect(try after.ok.body.json.notes == "first")
+            #expect(try after.ok.body.json.version == 2)
 
             // Merge patch: null removes, absent keeps, nested objects merge.
+            // Raw: the patch sets members to null, which the typed client cannot send (it leaves nil
+            // members out).
             let merged = try await app.client.call(
                 .patch, path, key: tenants.keyA, raw: #"{"birthday": null, "address": {"community": null, "street": "锦绣路1号"}}"#,
-                headers: ["If-Match": after.etag ?? "", "Content-Type": "application/merge-patch+json"])
+                headers: ["If-Match": try after.ok.headers.eTag ?? "", "Content-Type": "application/merge-patch+json"])
             #expect(merged.status == .ok, "\(merged.text)")
             #expect(merged["birthday"] == nil)
             #expect(merged["address"] as? [String: String] == ["city": "上海", "street": "锦绣路1号"])
@@ -105,13 +113,14 @@ struct ConventionsTests {
             #expect(merged["notes"] as? String == "first")
 
             // If-Match is required on PATCH and DELETE.
+            // Raw: the request leaves out If-Match, a required header the typed client always sends.
             let missing = try await app.client.call(.patch, path, key: tenants.keyA, json: ["notes": "x"])
             #expect(missing.status == .badRequest)
-            let delete = try await app.client.call(.delete, path, key: tenants.keyA, headers: ["If-Match": "\"2\""])
-            #expect(delete.status == .preconditionFailed)
-            let gone = try await app.client.call(.delete, path, key: tenants.keyA, headers: ["If-Match": merged.etag ?? ""])
-            #expect(gone.status == .noContent)
-            #expect(try await app.client.call(.get, path, key: tenants.keyA).status == .notFound)
+            let delete = try await api.deleteCustomer(path: .init(customerId: id), headers: .init(ifMatch: "\"2\""))
+            #expect(status(of: delete) == .preconditionFailed)
+            let gone = try await api.deleteCustomer(path: .init(customerId: id), headers: .init(ifMatch: merged.etag ?? ""))
+            #expect(status(of: gone) == .noContent)
+            #expect(try await status(of: api.getCustomer(path: .init(customerId: id))) == .notFound)
         }
     }
 
@@ -119,6 +128,9 @@ struct ConventionsTests {
     func unknownFields() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
+            // Raw (but for two well-formed requests): unknown members, wrong types, values outside
+            // the contract's enums, NUL characters and non-JSON are what this tests, and the typed
+            // client cannot send any of them.
             let response = try await app.client.call(
                 .post, "/v1/customers", key: tenants.keyA,
                 json: [
@@ -127,8 +139,7 @@ struct ConventionsTests {
                 ])
             #expect(response.status == .unprocessableContent)
             #expect(Set(response.fieldErrors) == ["nickname", "address.floor", "consents[0].when"])
-            let patch = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyA, json: ["kind": "person", "name": "ok"])
+            let patch = try await app.api(tenants.keyA).createCustomer(body: .json(.init(kind: .person, name: "ok"))).created.body.json
             let patched = try await app.client.call(
                 .patch, "/v1/customers/\(patch.id)", key: tenants.keyA, json: ["dealer_id": tenants.dealerB.uuidString, "id": "x"],
                 headers: ["If-Match": "\"1\""])
@@ -144,11 +155,10 @@ struct ConventionsTests {
                 json: ["kind": "robot", "name": "", "children": 99, "email": "", "tags": [String(repeating: "t", count: 41)]])
             #expect(contract.status == .unprocessableContent)
             #expect(Set(contract.fieldErrors) == ["kind", "name", "children", "email", "tags[0]"])
-            let values = try await app.client.call(
-                .post, "/v1/customers", key: tenants.keyA,
-                json: ["kind": "person", "name": " ", "phone": "12345", "birthday": "2999-01-01"])
-            #expect(values.status == .unprocessableContent)
-            #expect(Set(values.fieldErrors) == ["name", "phone", "birthday"])
+            let values = try await app.api(tenants.keyA).createCustomer(
+                body: .json(.init(kind: .person, name: " ", phone: "12345", birthday: "2999-01-01")))
+            #expect(status(of: values) == .unprocessableContent)
+            #expect(Set(try values.unprocessableContent.problem.fields) == ["name", "phone", "birthday"])
             // Found by the fuzzer: a NUL character (which PostgreSQL text cannot hold) gave a 500.
             let nul = try await app.client.call(
                 .post, "/v1/customers", key: tenants.keyA, raw: #"{"kind": "person", "name": "\u0000Ç", "notes": "a\u0000b"}"#)
@@ -165,6 +175,7 @@ struct ConventionsTests {
     func bodyLimit() async throws {
         try await withApp(environment: ["MAX_BODY_BYTES": "2048"]) { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
+            // Raw: a body over the limit, sent whole and then streamed, is what this tests.
             let big = String(repeating: "x", count: 4000)
             let declared = try await app.client.call(
                 .post, "/v1/customers", key: tenants.keyA, raw: #"{"kind":"person","name":"\#(big)"}"#)
@@ -190,20 +201,20 @@ struct ConventionsTests {
     func pagination() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
+            let api = app.api(tenants.keyA)
             for index in 0..<120 {
-                let created = try await app.client.call(
-                    .post, "/v1/customers", key: tenants.keyA, json: ["kind": "person", "name": "客户\(index)", "phone": mobile(10_000 + index)])
-                #expect(created.status == .created)
+                let created = try await api.createCustomer(body: .json(.init(kind: .person, name: "客户\(index)", phone: mobile(10_000 + index))))
+                #expect(status(of: created) == .created)
             }
             var seen: [String] = []
             var cursor: String?
             var pages = 0
             repeat {
-                let path = "/v1/customers?limit=50" + (cursor.map { "&cursor=\($0)" } ?? "")
-                let page = try await app.client.call(.get, path, key: tenants.keyA)
-                #expect(page.status == .ok)
-                seen += page.ids
-                cursor = page["next_cursor"] as? String
+                let page = try await api.listCustomers(query: .init(limit: 50, cursor: cursor))
+                #expect(status(of: page) == .ok)
+                let list = try page.ok.body.json
+                seen += list.data.map(\.id)
+                cursor = list.nextCursor
                 pages += 1
             } while cursor != nil && pages < 10
             #expect(pages == 3)
@@ -211,13 +222,14 @@ struct ConventionsTests {
             #expect(Set(seen).count == 120)
 
             // By name: ordered, and a name cursor does not work on another sort.
-            let byName = try await app.client.call(.get, "/v1/customers?name=\(q("客户1"))&limit=5", key: tenants.keyA)
-            let names = byName.items.compactMap { $0["name"] as? String }
+            let byName = try await api.listCustomers(query: .init(limit: 5, name: "客户1")).ok.body.json
+            let names = byName.data.map(\.name)
             #expect(names == names.sorted())
             #expect(names.allSatisfy { $0.hasPrefix("客户1") })
-            let foreignCursor = byName["next_cursor"] as? String ?? ""
-            let mixed = try await app.client.call(.get, "/v1/customers?cursor=\(foreignCursor)", key: tenants.keyA)
-            #expect(mixed.status == .badRequest)
+            let foreignCursor = byName.nextCursor ?? ""
+            let mixed = try await api.listCustomers(query: .init(cursor: foreignCursor))
+            #expect(status(of: mixed) == .badRequest)
+            // Raw: a malformed cursor and out-of-range limits, as a caller could write them in the URL.
             #expect(try await app.client.call(.get, "/v1/customers?cursor=garbage!!", key: tenants.keyA).status == .badRequest)
             #expect(try await app.client.call(.get, "/v1/customers?limit=0", key: tenants.keyA).status == .unprocessableContent)
             #expect(try await app.client.call(.get, "/v1/customers?limit=201", key: tenants.keyA).status == .unprocessableContent)
@@ -231,37 +243,40 @@ struct AccessTests {
     func keyLifecycle() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
-            let created = try await app.client.call(.post, "/v1/api-keys", key: tenants.keyA, json: ["name": "前台", "role": "sales"])
-            #expect(created.status == .created)
-            let secret = try #require(created["secret"] as? String)
-            let keyID = try #require((created["key"] as? [String: Any])?["id"] as? String)
+            let admin = app.api(tenants.keyA)
+            let created = try await admin.createApiKey(body: .json(.init(name: "前台", role: .sales)))
+            #expect(status(of: created) == .created)
+            let secret = try #require(try? created.created.body.json.secret)
+            let keyID = try #require(try? created.created.body.json.key.id)
             #expect(secret.hasPrefix("crm_") && secret.count == 44)
             // Stored only as a hash: the secret appears nowhere in the table.
             let stored = try await app.pool.query("SELECT api_keys::text FROM api_keys")
             for row in stored { #expect(!(try row.decode(0, as: String.self)).contains(secret)) }
+            // Raw: the check is on the whole response text (the secret nowhere in it), which the typed
+            // client does not expose.
             let listed = try await app.client.call(.get, "/v1/api-keys", key: tenants.keyA)
             #expect(!listed.text.contains(secret))
             #expect(listed.ids.contains(keyID))
 
-            #expect(try await app.client.call(.get, "/v1/customers", key: secret).status == .ok)
+            #expect(try await status(of: app.api(secret).listCustomers()) == .ok)
             await app.services.access.flushKeyUsage()
-            let used = try await app.client.call(.get, "/v1/api-keys/\(keyID)", key: tenants.keyA)
-            #expect(used["last_used_at"] != nil)
+            let used = try await admin.getApiKey(path: .init(keyId: keyID)).ok.body.json
+            #expect(used.lastUsedAt != nil)
 
-            let revoked = try await app.client.call(.post, "/v1/api-keys/\(keyID)/revocation", key: tenants.keyA)
-            #expect(revoked.status == .ok)
-            #expect(revoked["revoked_at"] != nil)
-            let after = try await app.client.call(.get, "/v1/customers", key: secret)
-            #expect(after.status == .unauthorized)
-            #expect(after.headers[.wwwAuthenticate] != nil)
+            let revoked = try await admin.revokeApiKey(path: .init(keyId: keyID))
+            #expect(status(of: revoked) == .ok)
+            #expect(try revoked.ok.body.json.revokedAt != nil)
+            let after = try await app.api(secret).listCustomers()
+            #expect(status(of: after) == .unauthorized)
+            #expect(try after.unauthorized.headers.wwwAuthenticate != nil)
 
-            let expiring = try await app.client.call(
-                .post, "/v1/api-keys", key: tenants.keyA,
-                json: ["name": "temp", "role": "readonly", "expires_at": ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))])
-            let expiringSecret = try #require(expiring["secret"] as? String)
-            #expect(try await app.client.call(.get, "/v1/customers", key: expiringSecret).status == .ok)
+            let expiring = try await admin.createApiKey(body: .json(.init(name: "temp", role: .readonly, expiresAt: Date().addingTimeInterval(2))))
+            let expiringSecret = try #require(try? expiring.created.body.json.secret)
+            #expect(try await status(of: app.api(expiringSecret).listCustomers()) == .ok)
             try await Task.sleep(for: .seconds(2.5))
-            #expect(try await app.client.call(.get, "/v1/customers", key: expiringSecret).status == .unauthorized)
+            #expect(try await status(of: app.api(expiringSecret).listCustomers()) == .unauthorized)
+
+            // Raw: malformed Authorization headers.
 
             for bad in ["", "Bearer", "Basic abc", "Bearer crm_short", "Bearer " + String(repeating: "x", count: 44)] {
                 let response = try await app.client.call(.get, "/v1/customers", headers: bad.isEmpty ? [:] : ["Authorization": bad])
@@ -274,35 +289,35 @@ struct AccessTests {
     func roles() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
-            let sales = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .sales)
-            let readonly = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .readonly)
-            let manager = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .manager)
-            let customer = try await app.client.call(.post, "/v1/customers", key: sales, json: ["kind": "person", "name": "顾客"])
-            #expect(customer.status == .created)
-            let path = "/v1/customers/\(customer.id)"
+            let admin = app.api(tenants.keyA)
+            let sales = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .sales))
+            let readonly = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .readonly))
+            let manager = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .manager))
+            let customer = try await sales.createCustomer(body: .json(.init(kind: .person, name: "顾客")))
+            #expect(status(of: customer) == .created)
+            let id = try customer.created.body.json.id
 
-            #expect(try await app.client.call(.get, path, key: readonly).status == .ok)
-            #expect(try await app.client.call(.post, "/v1/customers", key: readonly, json: ["kind": "person", "name": "x"]).status == .forbidden)
-            #expect(try await app.client.call(.get, "\(path)/audit", key: sales).status == .forbidden)
-            #expect(try await app.client.call(.get, "\(path)/audit", key: manager).status == .ok)
-            #expect(try await app.client.call(.delete, path, key: sales, headers: ["If-Match": "\"1\""]).status == .forbidden)
-            #expect(try await app.client.call(.post, "\(path)/erasure", key: sales).status == .forbidden)
-            #expect(try await app.client.call(.get, "/v1/api-keys", key: manager).status == .forbidden)
-            #expect(try await app.client.call(.post, "/v1/api-keys", key: sales, json: ["name": "x", "role": "admin"]).status == .forbidden)
-            #expect(try await app.client.call(.post, "/v1/dealers", key: tenants.keyA, json: ["name": "x"]).status == .forbidden)
-            let groupAdmin = try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin)
-            let dealer = try await app.client.call(.post, "/v1/dealers", key: groupAdmin, json: ["name": "新店", "time_zone": "Asia/Urumqi"])
-            #expect(dealer.status == .created, "\(dealer.text)")
-            #expect(dealer["time_zone"] as? String == "Asia/Urumqi")
-            let badZone = try await app.client.call(.post, "/v1/dealers", key: groupAdmin, json: ["name": "x", "time_zone": "Mars/Base"])
-            #expect(badZone.status == .unprocessableContent)
+            #expect(try await status(of: readonly.getCustomer(path: .init(customerId: id))) == .ok)
+            #expect(try await status(of: readonly.createCustomer(body: .json(.init(kind: .person, name: "x")))) == .forbidden)
+            #expect(try await status(of: sales.listCustomerAudit(path: .init(customerId: id))) == .forbidden)
+            #expect(try await status(of: manager.listCustomerAudit(path: .init(customerId: id))) == .ok)
+            #expect(try await status(of: sales.deleteCustomer(path: .init(customerId: id), headers: .init(ifMatch: "\"1\""))) == .forbidden)
+            #expect(try await status(of: sales.eraseCustomer(path: .init(customerId: id))) == .forbidden)
+            #expect(try await status(of: manager.listApiKeys()) == .forbidden)
+            #expect(try await status(of: sales.createApiKey(body: .json(.init(name: "x", role: .admin)))) == .forbidden)
+            #expect(try await status(of: admin.createDealer(body: .json(.init(name: "x")))) == .forbidden)
+            let groupAdmin = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin))
+            let dealer = try await groupAdmin.createDealer(body: .json(.init(name: "新店", timeZone: "Asia/Urumqi")))
+            #expect(status(of: dealer) == .created, "\(dealer)")
+            #expect(try dealer.created.body.json.timeZone == "Asia/Urumqi")
+            let badZone = try await groupAdmin.createDealer(body: .json(.init(name: "x", timeZone: "Mars/Base")))
+            #expect(status(of: badZone) == .unprocessableContent)
             // A group admin issues a key for one of its dealers, tied to a staff member.
-            let staff = try await app.client.call(.post, "/v1/staff", key: tenants.keyA, json: ["name": "刘顾问", "function": "sales"])
-            let key = try await app.client.call(
-                .post, "/v1/api-keys", key: groupAdmin,
-                json: ["name": "刘顾问", "role": "sales", "dealer_id": tenants.dealerA.uuidString, "staff_id": staff.id])
-            #expect(key.status == .created, "\(key.text)")
-            #expect((key["key"] as? [String: Any])?["staff_id"] as? String == staff.id)
+            let staff = try await admin.createStaff(body: .json(.init(name: "刘顾问", function: .sales))).created.body.json
+            let key = try await groupAdmin.createApiKey(
+                body: .json(.init(name: "刘顾问", role: .sales, dealerId: tenants.dealerA.uuidString, staffId: staff.id)))
+            #expect(status(of: key) == .created, "\(key)")
+            #expect(try key.created.body.json.key.staffId == staff.id)
         }
     }
 }

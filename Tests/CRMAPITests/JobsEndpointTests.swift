@@ -1,5 +1,6 @@
 import CRMAPI
 import CRMApp
+import CRMClient
 import CRMServices
 import CRMTestSupport
 import Foundation
@@ -22,49 +23,52 @@ struct JobsEndpointTests {
             let jobB = try #require(try await queue.enqueue(JobRequest(kind: "welcome_pack", dealerID: tenants.dealerB)).id)
             let system = try #require(try await queue.enqueue(JobRequest(kind: "queue.prune")).id)
 
-            let list = try await app.client.call(.get, "/v1/jobs", key: tenants.keyA)
-            #expect(list.status == .ok, "\(list.text)")
-            #expect(list.items.compactMap { $0["id"] as? Int } == [Int(jobA)])
-            let job = list.items.first ?? [:]
-            #expect(job["state"] as? String == "scheduled")
-            #expect((job["args"] as? [String: Any])?["customer"] as? String == "x")
-            #expect(job["dealer_id"] as? String == tenants.dealerA.uuidString.lowercased())
+            let admin = app.api(tenants.keyA)
+            let list = try await admin.listJobs()
+            #expect(status(of: list) == .ok, "\(list)")
+            let jobs = try list.ok.body.json.data
+            #expect(jobs.map(\.id) == [jobA])
+            let job = jobs.first
+            #expect(job?.state == .scheduled)
+            #expect(job?.args.value["customer"] as? String == "x")
+            #expect(job?.dealerId == tenants.dealerA.uuidString.lowercased())
 
             // Another dealer's job, and the system's, are not there for a dealer key.
-            #expect(try await app.client.call(.get, "/v1/jobs/\(jobB)", key: tenants.keyA).status == .notFound)
-            #expect(try await app.client.call(.get, "/v1/jobs/\(system)", key: tenants.keyA).status == .notFound)
-            #expect(try await app.client.call(.post, "/v1/jobs/\(jobB)/cancellation", key: tenants.keyA).status == .notFound)
+            #expect(try await status(of: admin.getJob(path: .init(jobId: jobB))) == .notFound)
+            #expect(try await status(of: admin.getJob(path: .init(jobId: system))) == .notFound)
+            #expect(try await status(of: admin.cancelJob(path: .init(jobId: jobB))) == .notFound)
             #expect(try await jobStatus(jobB, app.pool) == "available")
 
-            let cancelled = try await app.client.call(.post, "/v1/jobs/\(jobA)/cancellation", key: tenants.keyA)
-            #expect(cancelled.status == .ok, "\(cancelled.text)")
-            #expect(cancelled["state"] as? String == "cancelled")
-            #expect(try await app.client.call(.post, "/v1/jobs/\(jobA)/cancellation", key: tenants.keyA).status == .conflict)
-            let retried = try await app.client.call(.post, "/v1/jobs/\(jobA)/retry", key: tenants.keyA)
-            #expect(retried["state"] as? String == "available")
-            let filtered = try await app.client.call(.get, "/v1/jobs?state=cancelled", key: tenants.keyA)
-            #expect(filtered.items.isEmpty)
+            let cancelled = try await admin.cancelJob(path: .init(jobId: jobA))
+            #expect(status(of: cancelled) == .ok, "\(cancelled)")
+            #expect(try cancelled.ok.body.json.state == .cancelled)
+            #expect(try await status(of: admin.cancelJob(path: .init(jobId: jobA))) == .conflict)
+            let retried = try await admin.retryJob(path: .init(jobId: jobA))
+            #expect(try retried.ok.body.json.state == .available)
+            let filtered = try await admin.listJobs(query: .init(state: .cancelled)).ok.body.json
+            #expect(filtered.data.isEmpty)
 
             // Group admins see their dealers' jobs (never the system's); dealer_id narrows.
-            let groupAdmin = try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin)
-            let all = try await app.client.call(.get, "/v1/jobs?limit=1", key: groupAdmin)
-            #expect(all.items.compactMap { $0["id"] as? Int } == [Int(jobB)])
-            let cursor = try #require(all["next_cursor"] as? String)
-            let next = try await app.client.call(.get, "/v1/jobs?limit=1&cursor=\(q(cursor))", key: groupAdmin)
-            #expect(next.items.compactMap { $0["id"] as? Int } == [Int(jobA)])
-            #expect(next["next_cursor"] == nil)
-            #expect(try await app.client.call(.get, "/v1/jobs/\(system)", key: groupAdmin).status == .notFound)
-            #expect(try await app.client.call(.post, "/v1/jobs/\(system)/cancellation", key: groupAdmin).status == .notFound)
-            let narrowed = try await app.client.call(.get, "/v1/jobs?dealer_id=\(tenants.dealerB)", key: groupAdmin)
-            #expect(narrowed.items.compactMap { $0["id"] as? Int } == [Int(jobB)])
+            let groupAdmin = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin))
+            let all = try await groupAdmin.listJobs(query: .init(limit: 1)).ok.body.json
+            #expect(all.data.map(\.id) == [jobB])
+            let cursor = try #require(all.nextCursor)
+            let next = try await groupAdmin.listJobs(query: .init(limit: 1, cursor: cursor)).ok.body.json
+            #expect(next.data.map(\.id) == [jobA])
+            #expect(next.nextCursor == nil)
+            #expect(try await status(of: groupAdmin.getJob(path: .init(jobId: system))) == .notFound)
+            #expect(try await status(of: groupAdmin.cancelJob(path: .init(jobId: system))) == .notFound)
+            let narrowed = try await groupAdmin.listJobs(query: .init(dealerId: tenants.dealerB.uuidString)).ok.body.json
+            #expect(narrowed.data.map(\.id) == [jobB])
 
             // Roles: a manager reads, only an admin acts; sales sees nothing.
-            let manager = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .manager)
-            let sales = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .sales)
-            #expect(try await app.client.call(.get, "/v1/jobs/\(jobA)", key: manager).status == .ok)
-            #expect(try await app.client.call(.post, "/v1/jobs/\(jobA)/cancellation", key: manager).status == .forbidden)
-            #expect(try await app.client.call(.get, "/v1/jobs", key: sales).status == .forbidden)
-            // Ids the contract refuses.
+            let manager = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .manager))
+            let sales = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .sales))
+            #expect(try await status(of: manager.getJob(path: .init(jobId: jobA))) == .ok)
+            #expect(try await status(of: manager.cancelJob(path: .init(jobId: jobA))) == .forbidden)
+            #expect(try await status(of: sales.listJobs()) == .forbidden)
+            // Ids the contract refuses. Raw: the typed client would not send "abc" or "lost" at
+            // all (an Int64 path, an enum query), and these check the contract's refusal of the raw URL.
             #expect(try await app.client.call(.get, "/v1/jobs/0", key: tenants.keyA).status == .notFound)
             #expect(try await app.client.call(.get, "/v1/jobs/abc", key: tenants.keyA).status == .notFound)
             #expect(try await app.client.call(.get, "/v1/jobs?state=lost", key: tenants.keyA).status == .unprocessableContent)
@@ -94,7 +98,7 @@ struct JobsEndpointTests {
             var text = ""
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
-                text = try await app.client.call(.get, "/metrics").text
+                text = try await bodyText(app.api(nil).getMetrics().ok.body.plainText)
                 if text.contains(#"jobs{state="completed",kind="\#(kind)"} 1"#), text.contains(#"jobs{state="discarded",kind="\#(kind)"} 1"#) {
                     break
                 }

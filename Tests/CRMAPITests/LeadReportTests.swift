@@ -1,3 +1,4 @@
+import CRMClient
 import CRMDomain
 import CRMTestSupport
 import Foundation
@@ -90,10 +91,9 @@ struct LeadReportTests {
                 (values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7], values[8], values[9])
         }
 
-        init(_ row: [String: Any]) {
+        init(_ row: Components.Schemas.LeadReportRow) {
             self.init(
-                ["total_leads", "new_leads", "consultants", "qualified", "hot", "considering_competitor", "won", "lost", "new_won", "overdue"]
-                    .map { row[$0] as? Int ?? -1 })
+                [row.totalLeads, row.newLeads, row.consultants, row.qualified, row.hot, row.consideringCompetitor, row.won, row.lost, row.newWon, row.overdue])
         }
 
         var description: String { "\([total, new, consultants, qualified, hot, competitor, won, lost, newWon, overdue])" }
@@ -105,46 +105,45 @@ struct LeadReportTests {
             let desk = try await LeadDesk.make(app, names: ["c1", "c2"])
             let consultants = desk.consultants.compactMap(UUID.init(uuidString:))
             try await Self.load(app.pool, dealer: desk.tenants.dealerA, consultants: consultants)
-            let client = app.client
-            func report(_ groupBy: String, key: String = desk.manager, extra: String = "") async throws -> APIResponse {
-                let response = try await client.call(.get, "/v1/reports/leads?from=2026-10-01&to=2026-10-31&group_by=\(groupBy)\(extra)", key: key)
-                #expect(response.status == .ok, "\(response.text)")
-                return response
+            func report(_ groupBy: Components.Schemas.LeadReportGrouping, key: String = desk.manager) async throws -> Components.Schemas.LeadReport {
+                let response = try await app.api(key).getLeadReport(query: .init(from: "2026-10-01", to: "2026-10-31", groupBy: groupBy))
+                #expect(status(of: response) == .ok, "\(response)")
+                return try response.ok.body.json
             }
-            func rows(_ response: APIResponse) -> [String?: Expected] {
+            func rows(_ report: Components.Schemas.LeadReport) -> [String?: Expected] {
                 var result: [String?: Expected] = [:]
-                for row in (response["rows"] as? [[String: Any]]) ?? [] { result[row["key"] as? String] = Expected(row) }
+                for row in report.rows { result[row.key] = Expected(row) }
                 return result
             }
 
             //                         total new cons qual hot comp won lost newWon overdue
             let totals = Expected([4, 4, 1, 1, 2, 1, 2, 1, 1, 1])
-            let byChannel = try await report("channel")
-            #expect(Expected(byChannel["totals"] as? [String: Any] ?? [:]) == totals)
+            let byChannel = try await report(.channel)
+            #expect(Expected(byChannel.totals) == totals)
             #expect(
                 rows(byChannel) == [
                     "showroom": Expected([3, 1, 1, 1, 1, 1, 1, 0, 0, 1]),
                     "online": Expected([0, 2, 0, 0, 0, 0, 1, 1, 1, 0]),
                     "referral": Expected([1, 1, 0, 0, 1, 0, 0, 0, 0, 0]),
                 ])
-            let total = byChannel["totals"] as? [String: Any] ?? [:]
-            #expect(total["leads_per_consultant"] as? Double == 4.0)
-            #expect(total["qualified_rate"] as? Double == 0.25)
-            #expect(total["hot_share"] as? Double == 0.5)
-            #expect(total["competitor_share"] as? Double == 0.25)
-            #expect(total["conversion_rate"] as? Double == 0.25)
-            let online = ((byChannel["rows"] as? [[String: Any]]) ?? []).first { $0["key"] as? String == "online" } ?? [:]
-            #expect(online["conversion_rate"] as? Double == 0.5)
-            #expect(online["qualified_rate"] == nil)  // no leads in the base: no rate
+            let total = byChannel.totals
+            #expect(total.leadsPerConsultant == 4.0)
+            #expect(total.qualifiedRate == 0.25)
+            #expect(total.hotShare == 0.5)
+            #expect(total.competitorShare == 0.25)
+            #expect(total.conversionRate == 0.25)
+            let online = byChannel.rows.first { $0.key == "online" }
+            #expect(online?.conversionRate == 0.5)
+            #expect(online?.qualifiedRate == nil)  // no leads in the base: no rate
 
-            let byConsultant = try await report("consultant")
+            let byConsultant = try await report(.consultant)
             #expect(
                 rows(byConsultant) == [
                     desk.consultants[0]: Expected([3, 1, 1, 1, 1, 1, 1, 0, 0, 1]),
                     desk.consultants[1]: Expected([0, 2, 0, 0, 0, 0, 1, 1, 1, 0]),
                     nil: Expected([1, 1, 0, 0, 1, 0, 0, 0, 0, 0]),
                 ])
-            let bySeries = try await report("series")
+            let bySeries = try await report(.series)
             #expect(
                 rows(bySeries) == [
                     "3系": Expected([2, 1, 1, 1, 1, 1, 0, 0, 0, 1]),
@@ -153,14 +152,19 @@ struct LeadReportTests {
                 ])
             // The group sees its dealers side by side; dealer B has no leads.
             let group = try await Tenants.key(app.services, group: desk.tenants.groupID, dealer: nil, role: .manager)
-            let byDealer = try await report("dealer", key: group)
+            let byDealer = try await report(.dealer, key: group)
             #expect(rows(byDealer) == [desk.tenants.dealerA.uuidString.lowercased(): totals])
             // Dealer B's own report is empty; sales may not read reports; bad periods are 422.
-            let empty = try await report("channel", key: desk.tenants.keyB)
-            #expect(Expected(empty["totals"] as? [String: Any] ?? [:]) == Expected([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))
-            #expect(try await client.call(.get, "/v1/reports/leads?from=2026-10-01&to=2026-10-31", key: desk.consultantKeys[0]).status == .forbidden)
-            #expect(try await client.call(.get, "/v1/reports/leads?from=2026-11-01&to=2026-10-01", key: desk.manager).status == .unprocessableContent)
-            #expect(try await client.call(.get, "/v1/reports/leads?from=2026-10-01", key: desk.manager).status == .unprocessableContent)
+            let empty = try await report(.channel, key: desk.tenants.keyB)
+            #expect(Expected(empty.totals) == Expected([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))
+            #expect(
+                try await status(of: app.api(desk.consultantKeys[0]).getLeadReport(query: .init(from: "2026-10-01", to: "2026-10-31")))
+                    == .forbidden)
+            #expect(
+                try await status(of: app.api(desk.manager).getLeadReport(query: .init(from: "2026-11-01", to: "2026-10-01")))
+                    == .unprocessableContent)
+            // Raw: the query leaves out `to`, which the contract requires (the typed client cannot).
+            #expect(try await app.client.call(.get, "/v1/reports/leads?from=2026-10-01", key: desk.manager).status == .unprocessableContent)
         }
     }
 
@@ -170,37 +174,39 @@ struct LeadReportTests {
             let desk = try await LeadDesk.make(app, names: ["c1", "c2"])
             let consultants = desk.consultants.compactMap(UUID.init(uuidString:))
             try await Self.load(app.pool, dealer: desk.tenants.dealerA, consultants: consultants)
-            let byChannel = try await app.client.call(.get, "/v1/reports/leads?from=2026-10-01&to=2026-10-31&group_by=channel", key: desk.manager)
-            #expect(byChannel.status == .ok, "\(byChannel.text)")
+            let manager = app.api(desk.manager)
+            let response = try await manager.getLeadReport(query: .init(from: "2026-10-01", to: "2026-10-31", groupBy: .channel))
+            #expect(status(of: response) == .ok, "\(response)")
+            let byChannel = try response.ok.body.json
             var merged: [String: Int] = [:]
             var share: [String: Double] = [:]
-            for row in (byChannel["rows"] as? [[String: Any]]) ?? [] {
-                let key = row["key"] as? String ?? "-"
-                merged[key] = row["duplicates_merged"] as? Int
-                share[key] = row["share_of_new_leads"] as? Double
+            for row in byChannel.rows {
+                let key = row.key ?? "-"
+                merged[key] = row.duplicatesMerged
+                share[key] = row.shareOfNewLeads
             }
             // L10 (online, 6 October) was merged: not a new lead, but visible as a merged duplicate.
             #expect(merged == ["showroom": 0, "online": 1, "referral": 0])
             // New leads: showroom L2, online L3 and L4, referral L5.
             #expect(share == ["showroom": 0.25, "online": 0.5, "referral": 0.25])
-            let totals = byChannel["totals"] as? [String: Any] ?? [:]
-            #expect(totals["duplicates_merged"] as? Int == 1)
-            #expect(totals["share_of_new_leads"] as? Double == 1.0)
+            let totals = byChannel.totals
+            #expect(totals.duplicatesMerged == 1)
+            #expect(totals.shareOfNewLeads == 1.0)
             // The base at the period's end: L1 and L2 (3系), L5 (no series), L9 (5系); only L2
             // considers a competitor (Audi A4L); L3's Benz C was won, so it left the base.
-            let competitors = (byChannel["competitors"] as? [[String: Any]]) ?? []
+            let competitors = byChannel.competitors
             #expect(competitors.count == 2)
-            #expect(competitors.first?["series"] == nil)
-            #expect(competitors.first?["competitor_model"] as? String == "Audi A4L")
-            #expect(competitors.first?["prospects"] as? Int == 1)
-            #expect(competitors.first?["share"] as? Double == 0.25)
-            #expect(competitors.last?["series"] as? String == "3系")
-            #expect(competitors.last?["competitor_model"] as? String == "Audi A4L")
-            #expect(competitors.last?["share"] as? Double == 0.5)
+            #expect(competitors.first?.series == nil)
+            #expect(competitors.first?.competitorModel == "Audi A4L")
+            #expect(competitors.first?.prospects == 1)
+            #expect(competitors.first?.share == 0.25)
+            #expect(competitors.last?.series == "3系")
+            #expect(competitors.last?.competitorModel == "Audi A4L")
+            #expect(competitors.last?.share == 0.5)
             // By consultant: L10 was c2's.
-            let byConsultant = try await app.client.call(.get, "/v1/reports/leads?from=2026-10-01&to=2026-10-31&group_by=consultant", key: desk.manager)
-            let c2 = ((byConsultant["rows"] as? [[String: Any]]) ?? []).first { $0["key"] as? String == desk.consultants[1] }
-            #expect(c2?["duplicates_merged"] as? Int == 1)
+            let byConsultant = try await manager.getLeadReport(query: .init(from: "2026-10-01", to: "2026-10-31", groupBy: .consultant))
+            let c2 = try byConsultant.ok.body.json.rows.first { $0.key == desk.consultants[1] }
+            #expect(c2?.duplicatesMerged == 1)
         }
     }
 
@@ -208,28 +214,26 @@ struct LeadReportTests {
     func companyLandline() async throws {
         try await withApp { (app: TestApp) in
             let desk = try await LeadDesk.make(app)
-            let lead = try await app.client.call(
-                .post, "/v1/leads", key: desk.consultantKeys[0],
-                json: [
-                    "surname": "周", "phone": "021-5888-1234", "party": "company", "company_name": "上海浦东物流有限公司",
-                    "customer_type": "additional", "current_brand": "Buick", "current_model": "GL8", "interest_series": "5系",
-                    "interest_model": "530Li", "intended_purchase_date": shanghaiDate(days: 60), "channel": "key_account",
-                ])
-            #expect(lead.status == .created, "\(lead.text)")
-            #expect(lead["phone"] as? String == "+862158881234")
-            #expect(lead["missing_fields"] as? [String] == ["contact_plan"])
-            let planned = try await app.client.call(
-                .post, "/v1/leads/\(lead.id)/follow-ups", key: desk.consultantKeys[0],
-                json: ["channel": "phone", "result": "车队采购负责人约下周来店", "next_contact_date": shanghaiDate(days: 7)])
-            #expect((planned["lead"] as? [String: Any])?["qualified"] as? Bool == true)
+            let captured = try await app.api(desk.consultantKeys[0]).createLead(
+                body: .json(.init(
+                    surname: "周", phone: "021-5888-1234", companyName: "上海浦东物流有限公司", currentBrand: "Buick", currentModel: "GL8",
+                    interestSeries: "5系", interestModel: "530Li", party: .company, customerType: .additional,
+                    intendedPurchaseDate: shanghaiDate(days: 60), channel: .keyAccount)))
+            #expect(status(of: captured) == .created, "\(captured)")
+            let lead = try captured.created.body.json
+            #expect(lead.phone == "+862158881234")
+            #expect(lead.missingFields == [.contactPlan])
+            let planned = try await app.api(desk.consultantKeys[0]).createLeadFollowUp(
+                path: .init(leadId: lead.id),
+                body: .json(.init(channel: .phone, result: "车队采购负责人约下周来店", nextContactDate: shanghaiDate(days: 7))))
+            #expect(try planned.created.body.json.lead.qualified == true)
             // The stored flag the KPIs count agrees.
             let stored = try await app.pool.queryFirst("SELECT qualified FROM leads WHERE id = \(UUID(uuidString: lead.id)!)")?.decode(0, as: Bool.self)
             #expect(stored == true)
             // The same number in another spelling is the same prospect.
-            let again = try await app.client.call(
-                .post, "/v1/leads", key: desk.manager, json: ["surname": "周", "phone": "(021) 5888 1234", "channel": "online"])
-            #expect(again.status == .conflict)
-            #expect(again["existing_id"] as? String == lead.id)
+            let again = try await app.api(desk.manager).createLead(body: .json(.init(surname: "周", phone: "(021) 5888 1234", channel: .online)))
+            #expect(status(of: again) == .conflict)
+            #expect(try again.conflict.problem.existingId == lead.id)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CRMClient
 import CRMDomain
 import CRMServices
 import Foundation
@@ -20,26 +21,30 @@ struct LeadDesk: Sendable {
         var consultants: [String] = []
         var keys: [String] = []
         for name in names {
-            let staff = try await app.client.call(.post, "/v1/staff", key: tenants.keyA, json: ["name": name, "function": "sales"])
-            #expect(staff.status == .created, "\(staff.text)")
-            consultants.append(staff.id)
+            let staff = try await app.api(tenants.keyA).createStaff(body: .json(.init(name: name, function: .sales)))
+            #expect(status(of: staff) == .created, "\(staff)")
+            let id = try staff.created.body.json.id
+            consultants.append(id)
             keys.append(
                 try await Tenants.key(
-                    app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .sales, staff: UUID(uuidString: staff.id)))
+                    app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .sales, staff: UUID(uuidString: id)))
         }
         let manager = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .manager)
         return LeadDesk(tenants: tenants, consultants: consultants, consultantKeys: keys, manager: manager)
     }
 }
 
-/// A lead body with all 11 qualification fields but the consultant and the contact plan.
-func leadBody(phone: String, series: String = "3系", intended: String = "2027-01-15", extra: [String: Any] = [:]) -> [String: Any] {
-    var body: [String: Any] = [
-        "surname": "王", "name": "王伟", "gender": "male", "phone": phone, "party": "individual",
-        "customer_type": "replacement", "current_brand": "Audi", "current_model": "A4L", "interest_brand": "BMW",
-        "interest_series": series, "interest_model": "325Li", "intended_purchase_date": intended, "channel": "showroom",
-    ]
-    body.merge(extra) { $1 }
+/// A lead body with all 11 qualification fields but the consultant and the contact plan;
+/// `change` adjusts it (`leadBody(phone: p) { $0.customerType = .additional }`).
+func leadBody(
+    phone: String, series: String = "3系", intended: String = "2027-01-15",
+    _ change: (inout Components.Schemas.LeadInput) -> Void = { _ in }
+) -> Components.Schemas.LeadInput {
+    var body = Components.Schemas.LeadInput(
+        surname: "王", name: "王伟", phone: phone, currentBrand: "Audi", currentModel: "A4L", interestBrand: "BMW",
+        interestSeries: series, interestModel: "325Li", gender: .male, party: .individual, customerType: .replacement,
+        intendedPurchaseDate: intended, channel: .showroom)
+    change(&body)
     return body
 }
 

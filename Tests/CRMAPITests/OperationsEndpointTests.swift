@@ -1,5 +1,6 @@
 import CRMAPI
 import CRMApp
+import CRMClient
 import CRMTestSupport
 import Foundation
 import HTTPTypes
@@ -13,6 +14,7 @@ struct OperationsEndpointTests {
     @Test("healthz is 200 and every response carries a generated X-Request-ID")
     func health() async throws {
         try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
+            // Raw: the check is on the exact bytes of the body, which the typed client does not expose.
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == #"{"status":"ok"}"#)
@@ -26,6 +28,7 @@ struct OperationsEndpointTests {
     func requestIDInLogs() async throws {
         let logs = LogCapture()
         try await withApp(logs: logs) { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
+            // Raw: these test the X-Request-ID request header itself, a forged (multi-line) one included.
             try await client.execute(uri: "/readyz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "trace-42.a:b"]) {
                 #expect($0.headers[HTTPField.Name("X-Request-ID")!] == "trace-42.a:b")
             }
@@ -40,13 +43,12 @@ struct OperationsEndpointTests {
 
     @Test("readyz reports the schema version when the database is migrated")
     func ready() async throws {
-        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
-            try await client.execute(uri: "/readyz", method: .get) { response in
-                #expect(response.status == .ok)
-                let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
-                #expect(body?["status"] as? String == "ready")
-                #expect((body?["schema_version"] as? Int ?? 0) >= 1)
-            }
+        try await withApp { (app: TestApp) in
+            let response = try await app.api(nil).getReadiness()
+            #expect(status(of: response) == .ok)
+            let body = try response.ok.body.json
+            #expect(body.status == .ready)
+            #expect(body.schemaVersion >= 1)
         }
     }
 
@@ -54,6 +56,7 @@ struct OperationsEndpointTests {
     func notMigrated() async throws {
         try await withApp { (client: any TestClientProtocol, pool: PostgresPool, _: TestDatabase) in
             try await pool.execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
+            // Raw: the check is on the exact Content-Type header and the body text.
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.contentType] == "application/problem+json")
@@ -70,12 +73,14 @@ struct OperationsEndpointTests {
             return
         }
         try await chaos.exclusive {
-            try await withApp(adminURL: adminURL, testing: .live) { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
-                try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await withApp(adminURL: adminURL, testing: .live) { (app: TestApp) in
+                let api = app.api(nil)
+                #expect(try await status(of: api.getReadiness()) == .ok)
                 try await chaos.stop()
                 do {
                     for _ in 0..<3 {
-                        try await client.execute(uri: "/readyz", method: .get) { response in
+                        // Raw: the check is on the exact Content-Type header, which the typed client does not expose.
+                        try await app.client.execute(uri: "/readyz", method: .get) { response in
                             #expect(response.status == .serviceUnavailable)
                             #expect(response.headers[.contentType] == "application/problem+json")
                             #expect(response.headers[.retryAfter] != nil)
@@ -89,7 +94,7 @@ struct OperationsEndpointTests {
                 let restarted = ContinuousClock.now
                 var ready = false
                 while !ready, ContinuousClock.now - restarted < .seconds(5) {
-                    ready = try await client.execute(uri: "/readyz", method: .get) { $0.status == .ok }
+                    ready = try await status(of: api.getReadiness()) == .ok
                     if !ready { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 #expect(ready, "readyz should be 200 within 5 s of the database coming back")
@@ -99,35 +104,37 @@ struct OperationsEndpointTests {
 
     @Test("metrics expose request counts and latency by route and status, and the pool's gauges")
     func metrics() async throws {
-        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
-            try await client.execute(uri: "/healthz", method: .get) { _ in }
-            try await client.execute(uri: "/readyz", method: .get) { _ in }
-            try await client.execute(uri: "/metrics", method: .get) { response in
-                #expect(response.status == .ok)
-                let text = String(buffer: response.body)
-                #expect(text.contains(#"http_requests_total{method="GET",route="/healthz",status="200"}"#))
-                #expect(text.contains(#"http_request_duration_seconds_bucket{method="GET",route="/readyz",status="200""#))
-                #expect(text.contains(#"db_pool_connections{state="in_use"}"#))
-                #expect(text.contains(#"db_pool_connections{state="idle"}"#))
-                #expect(text.contains("db_pool_waiting"))
-            }
+        try await withApp { (app: TestApp) in
+            let api = app.api(nil)
+            _ = try await api.getHealth()
+            _ = try await api.getReadiness()
+            let response = try await api.getMetrics()
+            #expect(status(of: response) == .ok)
+            let text = try await bodyText(response.ok.body.plainText)
+            #expect(text.contains(#"http_requests_total{method="GET",route="/healthz",status="200"}"#))
+            #expect(text.contains(#"http_request_duration_seconds_bucket{method="GET",route="/readyz",status="200""#))
+            #expect(text.contains(#"db_pool_connections{state="in_use"}"#))
+            #expect(text.contains(#"db_pool_connections{state="idle"}"#))
+            #expect(text.contains("db_pool_waiting"))
         }
     }
 
     @Test("the contract is served as YAML")
     func contract() async throws {
-        try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
-            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
-                #expect(response.status == .ok)
-                #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
-                #expect(String(buffer: response.body).hasPrefix("openapi: 3.1"))
-            }
+        try await withApp { (app: TestApp) in
+            let response = try await app.api(nil).getContract()
+            #expect(status(of: response) == .ok)
+            // The generated client reads the body only under the contract's content type
+            // (application/yaml, parameters allowed); any other is an error.
+            #expect((try? response.ok.body.yaml) != nil)
+            #expect(try await bodyText(response.ok.body.yaml).hasPrefix("openapi: 3.1"))
         }
     }
 
     @Test("unknown routes are 404 problem+json with the request id; /v1 without a key is 401")
     func notFound() async throws {
         try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in
+            // Raw: no operation of the contract has these paths.
             try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.contentType] == "application/problem+json")

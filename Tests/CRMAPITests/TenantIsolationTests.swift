@@ -1,3 +1,4 @@
+import CRMClient
 import CRMTestSupport
 import Foundation
 import HTTPTypes
@@ -19,28 +20,27 @@ struct TenantIsolationTests {
         let seed: Int
     }
 
-    static func populate(_ client: any TestClientProtocol, dealer: String, key: String, seed: Int) async throws -> Records {
-        let staff = try await client.call(.post, "/v1/staff", key: key, json: ["name": "顾问\(seed)", "function": "sales"])
-        #expect(staff.status == .created, "\(staff.text)")
-        let customer = try await client.call(
-            .post, "/v1/customers", key: key,
-            json: [
-                "kind": "person", "name": "客户\(seed)", "phone": mobile(seed), "tags": ["vip"],
-                "consents": [["channel": "sms", "status": "granted", "source": "showroom_form"]],
-            ])
-        #expect(customer.status == .created, "\(customer.text)")
-        let vehicle = try await client.call(
-            .post, "/v1/vehicles", key: key,
-            json: ["vin": vin(seed), "plate": "沪A\(seed)", "brand": "BMW", "owner": ["customer_id": customer.id]])
-        #expect(vehicle.status == .created, "\(vehicle.text)")
-        let reading = try await client.call(
-            .post, "/v1/vehicles/\(vehicle.id)/odometer-readings", key: key, json: ["km": 1000, "source": "service_visit"])
-        #expect(reading.status == .created, "\(reading.text)")
-        let apiKey = try await client.call(.post, "/v1/api-keys", key: key, json: ["name": "front desk", "role": "sales"])
-        #expect(apiKey.status == .created, "\(apiKey.text)")
+    static func populate(_ app: TestApp, dealer: String, key: String, seed: Int) async throws -> Records {
+        let api = app.api(key)
+        let staff = try await api.createStaff(body: .json(.init(name: "顾问\(seed)", function: .sales)))
+        #expect(status(of: staff) == .created, "\(staff)")
+        let customer = try await api.createCustomer(
+            body: .json(.init(
+                kind: .person, name: "客户\(seed)", phone: mobile(seed), tags: ["vip"],
+                consents: [.init(channel: .sms, status: .granted, source: .showroomForm)])))
+        #expect(status(of: customer) == .created, "\(customer)")
+        let customerID = try customer.created.body.json.id
+        let vehicle = try await api.createVehicle(
+            body: .json(.init(vin: vin(seed), plate: "沪A\(seed)", brand: "BMW", owner: .init(customerId: customerID))))
+        #expect(status(of: vehicle) == .created, "\(vehicle)")
+        let vehicleID = try vehicle.created.body.json.id
+        let reading = try await api.addOdometerReading(path: .init(vehicleId: vehicleID), body: .json(.init(km: 1000, source: .serviceVisit)))
+        #expect(status(of: reading) == .created, "\(reading)")
+        let apiKey = try await api.createApiKey(body: .json(.init(name: "front desk", role: .sales)))
+        #expect(status(of: apiKey) == .created, "\(apiKey)")
         return Records(
-            dealer: dealer, key: key, customer: customer.id, vehicle: vehicle.id, staff: staff.id,
-            apiKey: (apiKey["key"] as? [String: Any])?["id"] as? String ?? "", seed: seed)
+            dealer: dealer, key: key, customer: customerID, vehicle: vehicleID, staff: try staff.created.body.json.id,
+            apiKey: try apiKey.created.body.json.key.id, seed: seed)
     }
 
     @Test("neither dealer reaches the other's customers, vehicles, staff, keys or dealer")
@@ -55,134 +55,149 @@ struct TenantIsolationTests {
             let keyB = try await BuiltProducts.crm(["keys", "create", "--dealer", dealerB, "--role", "admin"], databaseURL: url)
             #expect(keyA.hasPrefix("crm_") && keyB.hasPrefix("crm_") && keyA != keyB)
 
-            let a = try await Self.populate(app.client, dealer: dealerA, key: keyA, seed: 1)
-            let b = try await Self.populate(app.client, dealer: dealerB, key: keyB, seed: 2)
-            try await Self.assertCannotReach(app.client, attacker: b, victim: a)
-            try await Self.assertCannotReach(app.client, attacker: a, victim: b)
+            let a = try await Self.populate(app, dealer: dealerA, key: keyA, seed: 1)
+            let b = try await Self.populate(app, dealer: dealerB, key: keyB, seed: 2)
+            try await Self.assertCannotReach(app, attacker: b, victim: a)
+            try await Self.assertCannotReach(app, attacker: a, victim: b)
         }
     }
 
     /// Every endpoint, called by `attacker` on `victim`'s records: 404 (or a list without them,
     /// or a 422 for naming the dealer), and the victim's records unchanged afterwards.
-    static func assertCannotReach(_ client: any TestClientProtocol, attacker: Records, victim: Records) async throws {
-        let key = attacker.key
-        let ifMatch = ["If-Match": "\"1\""]
-        func expectNotFound(_ method: HTTPRequest.Method, _ path: String, json: Any? = nil, headers: [String: String] = [:])
-            async throws
-        {
-            let response = try await client.call(method, path, key: key, json: json, headers: headers)
-            #expect(response.status == .notFound, "\(method) \(path) gave \(response.status): \(response.text)")
+    static func assertCannotReach(_ app: TestApp, attacker: Records, victim: Records) async throws {
+        let api = app.api(attacker.key)
+        let ifMatch = "\"1\""
+        func expectNotFound(_ call: String, _ output: some Sendable) {
+            #expect(status(of: output) == .notFound, "\(call) gave \(status(of: output)): \(output)")
         }
         // Customers and everything under them.
-        try await expectNotFound(.get, "/v1/customers/\(victim.customer)")
-        try await expectNotFound(.patch, "/v1/customers/\(victim.customer)", json: ["notes": "x"], headers: ifMatch)
-        try await expectNotFound(.get, "/v1/customers/\(victim.customer)/360")
-        try await expectNotFound(.get, "/v1/customers/\(victim.customer)/audit")
-        try await expectNotFound(.post, "/v1/customers/\(victim.customer)/erasure")
-        try await expectNotFound(.get, "/v1/customers/\(victim.customer)/consents")
-        try await expectNotFound(
-            .post, "/v1/customers/\(victim.customer)/consents",
-            json: ["channel": "email", "status": "granted", "source": "website"])
-        try await expectNotFound(.get, "/v1/customers/\(victim.customer)/consents/history")
-        try await expectNotFound(.delete, "/v1/customers/\(victim.customer)", headers: ifMatch)
+        let customer = victim.customer
+        expectNotFound("GET customer", try await api.getCustomer(path: .init(customerId: customer)))
+        expectNotFound(
+            "PATCH customer", try await api.updateCustomer(path: .init(customerId: customer), headers: .init(ifMatch: ifMatch), body: .json(.init(notes: "x"))))
+        expectNotFound("GET customer 360", try await api.getCustomer360(path: .init(customerId: customer)))
+        expectNotFound("GET customer audit", try await api.listCustomerAudit(path: .init(customerId: customer)))
+        expectNotFound("POST customer erasure", try await api.eraseCustomer(path: .init(customerId: customer)))
+        expectNotFound("GET customer consents", try await api.listConsents(path: .init(customerId: customer)))
+        expectNotFound(
+            "POST customer consents",
+            try await api.changeConsent(path: .init(customerId: customer), body: .json(.init(channel: .email, status: .granted, source: .website))))
+        expectNotFound("GET customer consent history", try await api.listConsentHistory(path: .init(customerId: customer)))
+        expectNotFound("DELETE customer", try await api.deleteCustomer(path: .init(customerId: customer), headers: .init(ifMatch: ifMatch)))
         // Vehicles, ownership, odometer.
-        try await expectNotFound(.get, "/v1/vehicles/\(victim.vehicle)")
-        try await expectNotFound(.patch, "/v1/vehicles/\(victim.vehicle)", json: ["colour": "红"], headers: ifMatch)
-        try await expectNotFound(.get, "/v1/vehicles/\(victim.vehicle)/ownerships")
-        try await expectNotFound(.post, "/v1/vehicles/\(victim.vehicle)/ownerships", json: ["customer_id": victim.customer])
-        try await expectNotFound(.get, "/v1/vehicles/\(victim.vehicle)/odometer-readings")
-        try await expectNotFound(.post, "/v1/vehicles/\(victim.vehicle)/odometer-readings", json: ["km": 2000, "source": "customer"])
-        try await expectNotFound(.delete, "/v1/vehicles/\(victim.vehicle)", headers: ifMatch)
+        let vehicle = victim.vehicle
+        expectNotFound("GET vehicle", try await api.getVehicle(path: .init(vehicleId: vehicle)))
+        expectNotFound(
+            "PATCH vehicle", try await api.updateVehicle(path: .init(vehicleId: vehicle), headers: .init(ifMatch: ifMatch), body: .json(.init(colour: "红"))))
+        expectNotFound("GET vehicle ownerships", try await api.listOwnerships(path: .init(vehicleId: vehicle)))
+        expectNotFound(
+            "POST vehicle ownerships", try await api.transferOwnership(path: .init(vehicleId: vehicle), body: .json(.init(customerId: customer))))
+        expectNotFound("GET vehicle odometer readings", try await api.listOdometerReadings(path: .init(vehicleId: vehicle)))
+        expectNotFound(
+            "POST vehicle odometer readings",
+            try await api.addOdometerReading(path: .init(vehicleId: vehicle), body: .json(.init(km: 2000, source: .customer))))
+        expectNotFound("DELETE vehicle", try await api.deleteVehicle(path: .init(vehicleId: vehicle), headers: .init(ifMatch: ifMatch)))
         // Staff, keys, the dealer itself.
-        try await expectNotFound(.get, "/v1/staff/\(victim.staff)")
-        try await expectNotFound(.patch, "/v1/staff/\(victim.staff)", json: ["active": false], headers: ifMatch)
-        try await expectNotFound(.get, "/v1/api-keys/\(victim.apiKey)")
-        try await expectNotFound(.post, "/v1/api-keys/\(victim.apiKey)/revocation")
-        try await expectNotFound(.get, "/v1/dealers/\(victim.dealer)")
-        try await expectNotFound(.patch, "/v1/dealers/\(victim.dealer)", json: ["name": "taken"], headers: ifMatch)
+        expectNotFound("GET staff", try await api.getStaff(path: .init(staffId: victim.staff)))
+        expectNotFound(
+            "PATCH staff", try await api.updateStaff(path: .init(staffId: victim.staff), headers: .init(ifMatch: ifMatch), body: .json(.init(active: false))))
+        expectNotFound("GET api key", try await api.getApiKey(path: .init(keyId: victim.apiKey)))
+        expectNotFound("POST api key revocation", try await api.revokeApiKey(path: .init(keyId: victim.apiKey)))
+        expectNotFound("GET dealer", try await api.getDealer(path: .init(dealerId: victim.dealer)))
+        expectNotFound(
+            "PATCH dealer", try await api.updateDealer(path: .init(dealerId: victim.dealer), headers: .init(ifMatch: ifMatch), body: .json(.init(name: "taken"))))
 
         // Lists never contain the victim's rows, whatever the filter.
-        for path in [
-            "/v1/customers", "/v1/customers?tag=vip", "/v1/customers?phone=\(q(mobile(victim.seed)))",
-            "/v1/customers?name=\(q("客户"))", "/v1/customers?vin=\(vin(victim.seed))",
-            "/v1/customers?plate=\(q("沪A\(victim.seed)"))", "/v1/vehicles?vin=\(vin(victim.seed))",
-            "/v1/vehicles", "/v1/vehicles?brand=BMW", "/v1/vehicles?customer_id=\(victim.customer)", "/v1/staff",
-            "/v1/api-keys", "/v1/dealers",
-        ] {
-            let list = try await client.call(.get, path, key: key)
-            #expect(list.status == .ok, "\(path): \(list.text)")
-            let leaked = Set(list.ids).intersection([victim.customer, victim.vehicle, victim.staff, victim.apiKey, victim.dealer])
-            #expect(leaked.isEmpty, "\(path) lists \(leaked)")
+        func customerIDs(_ output: Operations.ListCustomers.Output) -> [String] { (try? output.ok.body.json.data.map(\.id)) ?? [] }
+        func vehicleIDs(_ output: Operations.ListVehicles.Output) -> [String] { (try? output.ok.body.json.data.map(\.id)) ?? [] }
+        let lists: [(String, () async throws -> (HTTPResponse.Status, [String]))] = [
+            ("customers", { let o = try await api.listCustomers(); return (status(of: o), customerIDs(o)) }),
+            ("customers by tag", { let o = try await api.listCustomers(query: .init(tag: "vip")); return (status(of: o), customerIDs(o)) }),
+            ("customers by phone", { let o = try await api.listCustomers(query: .init(phone: mobile(victim.seed))); return (status(of: o), customerIDs(o)) }),
+            ("customers by name", { let o = try await api.listCustomers(query: .init(name: "客户")); return (status(of: o), customerIDs(o)) }),
+            ("customers by VIN", { let o = try await api.listCustomers(query: .init(vin: vin(victim.seed))); return (status(of: o), customerIDs(o)) }),
+            ("customers by plate", { let o = try await api.listCustomers(query: .init(plate: "沪A\(victim.seed)")); return (status(of: o), customerIDs(o)) }),
+            ("vehicles by VIN", { let o = try await api.listVehicles(query: .init(vin: vin(victim.seed))); return (status(of: o), vehicleIDs(o)) }),
+            ("vehicles", { let o = try await api.listVehicles(); return (status(of: o), vehicleIDs(o)) }),
+            ("vehicles by brand", { let o = try await api.listVehicles(query: .init(brand: "BMW")); return (status(of: o), vehicleIDs(o)) }),
+            ("vehicles by owner", { let o = try await api.listVehicles(query: .init(customerId: victim.customer)); return (status(of: o), vehicleIDs(o)) }),
+            ("staff", { let o = try await api.listStaff(); return (status(of: o), (try? o.ok.body.json.data.map(\.id)) ?? []) }),
+            ("api keys", { let o = try await api.listApiKeys(); return (status(of: o), (try? o.ok.body.json.data.map(\.id)) ?? []) }),
+            ("dealers", { let o = try await api.listDealers(); return (status(of: o), (try? o.ok.body.json.data.map(\.id)) ?? []) }),
+        ]
+        for (list, read) in lists {
+            let (listed, ids) = try await read()
+            #expect(listed == .ok, "\(list): \(listed)")
+            let leaked = Set(ids).intersection([victim.customer, victim.vehicle, victim.staff, victim.apiKey, victim.dealer])
+            #expect(leaked.isEmpty, "\(list) lists \(leaked)")
         }
         // Naming the other dealer is refused without saying whether it exists.
-        let narrowed = try await client.call(.get, "/v1/customers?dealer_id=\(victim.dealer)", key: key)
-        #expect(narrowed.status == .unprocessableContent)
-        let planted = try await client.call(
-            .post, "/v1/customers", key: key, json: ["kind": "person", "name": "x", "dealer_id": victim.dealer])
-        #expect(planted.status == .unprocessableContent, "\(planted.text)")
-        let borrowed = try await client.call(
-            .post, "/v1/vehicles", key: key, json: ["vin": vin(99), "brand": "BMW", "owner": ["customer_id": victim.customer]])
-        #expect(borrowed.status == .unprocessableContent, "\(borrowed.text)")
-        let staffElsewhere = try await client.call(
-            .post, "/v1/staff", key: key, json: ["name": "x", "function": "sales", "dealer_id": victim.dealer])
-        #expect(staffElsewhere.status == .unprocessableContent)
+        let narrowed = try await api.listCustomers(query: .init(dealerId: victim.dealer))
+        #expect(status(of: narrowed) == .unprocessableContent)
+        let planted = try await api.createCustomer(body: .json(.init(dealerId: victim.dealer, kind: .person, name: "x")))
+        #expect(status(of: planted) == .unprocessableContent, "\(planted)")
+        let borrowed = try await api.createVehicle(
+            body: .json(.init(vin: vin(99), brand: "BMW", owner: .init(customerId: victim.customer))))
+        #expect(status(of: borrowed) == .unprocessableContent, "\(borrowed)")
+        let staffElsewhere = try await api.createStaff(body: .json(.init(dealerId: victim.dealer, name: "x", function: .sales)))
+        #expect(status(of: staffElsewhere) == .unprocessableContent)
 
         // The victim's records are untouched.
-        let customer = try await client.call(.get, "/v1/customers/\(victim.customer)", key: victim.key)
-        #expect(customer.status == .ok)
-        #expect(customer["version"] as? Int == 1)
-        #expect(customer["notes"] == nil)
-        let vehicle = try await client.call(.get, "/v1/vehicles/\(victim.vehicle)", key: victim.key)
-        #expect(vehicle["version"] as? Int == 1)
-        let owners = try await client.call(.get, "/v1/vehicles/\(victim.vehicle)/ownerships", key: victim.key)
-        #expect(owners.items.count == 1)
-        let readings = try await client.call(.get, "/v1/vehicles/\(victim.vehicle)/odometer-readings", key: victim.key)
-        #expect(readings.items.count == 1)
-        let consents = try await client.call(.get, "/v1/customers/\(victim.customer)/consents", key: victim.key)
-        #expect(consents.items.count == 1)
-        let staff = try await client.call(.get, "/v1/staff/\(victim.staff)", key: victim.key)
-        #expect(staff["active"] as? Bool == true)
-        let apiKey = try await client.call(.get, "/v1/api-keys/\(victim.apiKey)", key: victim.key)
-        #expect(apiKey["revoked_at"] == nil)
-        let dealer = try await client.call(.get, "/v1/dealers/\(victim.dealer)", key: victim.key)
-        #expect(dealer["version"] as? Int == 1)
+        let owner = app.api(victim.key)
+        let untouched = try await owner.getCustomer(path: .init(customerId: victim.customer))
+        #expect(status(of: untouched) == .ok)
+        #expect(try untouched.ok.body.json.version == 1)
+        #expect(try untouched.ok.body.json.notes == nil)
+        let vehicleRead = try await owner.getVehicle(path: .init(vehicleId: victim.vehicle)).ok.body.json
+        #expect(vehicleRead.version == 1)
+        let owners = try await owner.listOwnerships(path: .init(vehicleId: victim.vehicle)).ok.body.json
+        #expect(owners.data.count == 1)
+        let readings = try await owner.listOdometerReadings(path: .init(vehicleId: victim.vehicle)).ok.body.json
+        #expect(readings.data.count == 1)
+        let consents = try await owner.listConsents(path: .init(customerId: victim.customer)).ok.body.json
+        #expect(consents.data.count == 1)
+        let staff = try await owner.getStaff(path: .init(staffId: victim.staff)).ok.body.json
+        #expect(staff.active == true)
+        let apiKey = try await owner.getApiKey(path: .init(keyId: victim.apiKey)).ok.body.json
+        #expect(apiKey.revokedAt == nil)
+        let dealer = try await owner.getDealer(path: .init(dealerId: victim.dealer)).ok.body.json
+        #expect(dealer.version == 1)
     }
 
     @Test("a group key reads across its dealers, narrows with dealer_id, and must name the dealer to write")
     func groupKey() async throws {
         try await withApp { (app: TestApp) in
             let tenants = try await Tenants.make(app.services)
-            let a = try await Self.populate(app.client, dealer: tenants.dealerA.uuidString, key: tenants.keyA, seed: 11)
-            let b = try await Self.populate(app.client, dealer: tenants.dealerB.uuidString, key: tenants.keyB, seed: 12)
-            let groupKey = try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .crm)
+            let a = try await Self.populate(app, dealer: tenants.dealerA.uuidString, key: tenants.keyA, seed: 11)
+            let b = try await Self.populate(app, dealer: tenants.dealerB.uuidString, key: tenants.keyB, seed: 12)
+            let groupKey = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .crm))
 
-            let all = try await app.client.call(.get, "/v1/customers", key: groupKey)
-            #expect(Set(all.ids) == [a.customer, b.customer])
-            let onlyA = try await app.client.call(.get, "/v1/customers?dealer_id=\(tenants.dealerA)", key: groupKey)
-            #expect(onlyA.ids == [a.customer])
-            let readB = try await app.client.call(.get, "/v1/customers/\(b.customer)", key: groupKey)
-            #expect(readB.status == .ok)
-            let dealers = try await app.client.call(.get, "/v1/dealers", key: groupKey)
-            #expect(dealers.items.count == 2)
+            let all = try await groupKey.listCustomers().ok.body.json
+            #expect(Set(all.data.map(\.id)) == [a.customer, b.customer])
+            let onlyA = try await groupKey.listCustomers(query: .init(dealerId: tenants.dealerA.uuidString)).ok.body.json
+            #expect(onlyA.data.map(\.id) == [a.customer])
+            let readB = try await groupKey.getCustomer(path: .init(customerId: b.customer))
+            #expect(status(of: readB) == .ok)
+            let dealers = try await groupKey.listDealers().ok.body.json
+            #expect(dealers.data.count == 2)
 
-            let unnamed = try await app.client.call(.post, "/v1/customers", key: groupKey, json: ["kind": "person", "name": "集团线索"])
-            #expect(unnamed.status == .unprocessableContent)
-            #expect(unnamed.fieldErrors == ["dealer_id"])
-            let named = try await app.client.call(
-                .post, "/v1/customers", key: groupKey,
-                json: ["kind": "person", "name": "集团线索", "dealer_id": tenants.dealerB.uuidString])
-            #expect(named.status == .created)
-            #expect((named["dealer_id"] as? String)?.lowercased() == tenants.dealerB.uuidString.lowercased())
+            let unnamed = try await groupKey.createCustomer(body: .json(.init(kind: .person, name: "集团线索")))
+            #expect(status(of: unnamed) == .unprocessableContent)
+            #expect(try unnamed.unprocessableContent.problem.fields == ["dealer_id"])
+            let named = try await groupKey.createCustomer(
+                body: .json(.init(dealerId: tenants.dealerB.uuidString, kind: .person, name: "集团线索")))
+            #expect(status(of: named) == .created)
+            #expect(try named.created.body.json.dealerId.lowercased() == tenants.dealerB.uuidString.lowercased())
 
             // Another group's key sees none of it.
             let other = try await Tenants.make(app.services, groupName: "另一个集团")
-            let otherGroupKey = try await Tenants.key(app.services, group: other.groupID, dealer: nil, role: .admin)
-            let foreign = try await app.client.call(.get, "/v1/customers", key: otherGroupKey)
-            #expect(foreign.ids.isEmpty)
-            let foreignRead = try await app.client.call(.get, "/v1/customers/\(a.customer)", key: otherGroupKey)
-            #expect(foreignRead.status == .notFound)
-            let foreignDealer = try await app.client.call(.get, "/v1/dealers/\(tenants.dealerA)", key: otherGroupKey)
-            #expect(foreignDealer.status == .notFound)
+            let otherGroupKey = app.api(try await Tenants.key(app.services, group: other.groupID, dealer: nil, role: .admin))
+            let foreign = try await otherGroupKey.listCustomers().ok.body.json
+            #expect(foreign.data.isEmpty)
+            let foreignRead = try await otherGroupKey.getCustomer(path: .init(customerId: a.customer))
+            #expect(status(of: foreignRead) == .notFound)
+            let foreignDealer = try await otherGroupKey.getDealer(path: .init(dealerId: tenants.dealerA.uuidString))
+            #expect(status(of: foreignDealer) == .notFound)
         }
     }
 }

@@ -118,7 +118,9 @@ struct APIResponse: @unchecked Sendable {
 }
 
 extension TestClientProtocol {
-    /// Sends a request; `json` is serialised as the body, `raw` is sent as is.
+    /// Sends a request; `json` is serialised as the body (a JSON object or array as
+    /// `JSONSerialization` takes it, or a value of a contract type such as
+    /// `Components.Schemas.LeadInput`, encoded as the typed client would), `raw` is sent as is.
     func call(
         _ method: HTTPRequest.Method, _ path: String, key: String? = nil, json: Any? = nil, raw: String? = nil,
         headers extra: [String: String] = [:]
@@ -127,7 +129,13 @@ extension TestClientProtocol {
         if let key { headers[.authorization] = "Bearer \(key)" }
         var body: ByteBuffer?
         if let json {
-            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed]))
+            if !JSONSerialization.isValidJSONObject(json), let value = json as? any Encodable {
+                let encoder = JSONEncoder()
+                encoder.dateEncodingStrategy = .iso8601
+                body = ByteBuffer(bytes: try encoder.encode(value))
+            } else {
+                body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed]))
+            }
             headers[.contentType] = "application/json"
         } else if let raw {
             body = ByteBuffer(string: raw)
