@@ -125,6 +125,25 @@ struct TemplateTests {
         }
     }
 
+    @Test("a cursor carries long values whole (a 200-character name) and refuses any change")
+    func cursorRoundTrip() async throws {
+        try await withTestPool { pool, _ in
+            let codec = CursorCodec(pool: pool, key: Array(repeating: 7, count: 32))
+            let name = String(repeating: "長", count: 200)
+            let cursor = Cursor(sort: "customers.name", values: [name, UUID().uuidString])
+            let text = try await codec.encode(cursor)
+            #expect(text.utf8.count <= 2048)
+            #expect(try await codec.decode(text) == cursor)
+            // Another key's cursor, a truncated one, one character off: refused.
+            let other = CursorCodec(pool: pool, key: Array(repeating: 8, count: 32))
+            await #expect(throws: CursorError.self) { try await other.decode(text) }
+            await #expect(throws: CursorError.self) { try await codec.decode(String(text.dropLast(3))) }
+            var flipped = Array(text)
+            flipped[5] = flipped[5] == "a" ? "b" : "a"
+            await #expect(throws: CursorError.self) { try await codec.decode(String(flipped)) }
+        }
+    }
+
     // MARK: Deactivation
 
     @Test("deactivating a staff member stops his keys at once, here and in another process, and reactivating restores them")

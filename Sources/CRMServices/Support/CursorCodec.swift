@@ -31,7 +31,7 @@ public final class CursorCodec: Sendable {
 
     /// The cursor `text` names; `CursorError` for anything this service did not sign.
     public func decode(_ text: String) async throws -> Cursor {
-        guard text.utf8.count <= 4096, let bytes = Self.fromBase64URL(text), bytes.count > Self.tagLength else {
+        guard text.utf8.count <= 2048, let bytes = Self.fromBase64URL(text), bytes.count > Self.tagLength else {
             throw CursorError()
         }
         let payload = Array(bytes.dropLast(Self.tagLength))
@@ -59,14 +59,15 @@ public final class CursorCodec: Sendable {
         var description: String { "the database has no cursor_signing secret (run `crm migrate`)" }
     }
 
-    // MARK: Payload: the sort and the values, each length-prefixed.
+    // MARK: Payload: the sort and the values, each prefixed with its UTF-8 length (two bytes).
 
     static func payload(_ cursor: Cursor) -> [UInt8] {
         var bytes: [UInt8] = []
         for part in [cursor.sort] + cursor.values {
-            let utf8 = Array(part.utf8)
-            bytes.append(UInt8(min(utf8.count, 255)))
-            bytes += utf8.prefix(255)
+            let utf8 = Array(part.utf8.prefix(Int(UInt16.max)))
+            bytes.append(UInt8(utf8.count >> 8))
+            bytes.append(UInt8(utf8.count & 0xFF))
+            bytes += utf8
         }
         return bytes
     }
@@ -75,8 +76,9 @@ public final class CursorCodec: Sendable {
         var parts: [String] = []
         var index = 0
         while index < payload.count {
-            let length = Int(payload[index])
-            index += 1
+            guard index + 2 <= payload.count else { return nil }
+            let length = Int(payload[index]) << 8 | Int(payload[index + 1])
+            index += 2
             guard index + length <= payload.count else { return nil }
             parts.append(String(decoding: payload[index..<index + length], as: UTF8.self))
             index += length

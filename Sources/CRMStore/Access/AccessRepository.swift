@@ -36,17 +36,13 @@ public struct AccessRepository: Sendable {
     public func insertDealer(id: UUID, groupID: UUID, fields: DealerFields, now: Date, in db: some PostgresQueryable)
         async throws -> Dealer
     {
-        guard
-            let dealer = try await db.query(
-                """
-                INSERT INTO dealers (id, group_id, name, brands, region, time_zone, settings, created_at, updated_at)
-                VALUES (\(id), \(groupID), \(fields.name), \(fields.brands), \(fields.region), \(fields.timeZone),
-                        \(try PostgresJSON(encoding: fields.settings)), \(now), \(now))
-                RETURNING \(sql: Self.dealerColumns)
-                """
-            ).first(named: Self.decodeDealer)
-        else { throw RepositoryError.noRowReturned }
-        return dealer
+        try await db.one(
+            """
+            INSERT INTO dealers (id, group_id, name, brands, region, time_zone, settings, created_at, updated_at)
+            VALUES (\(id), \(groupID), \(fields.name), \(fields.brands), \(fields.region), \(fields.timeZone),
+                    \(try PostgresJSON(encoding: fields.settings)), \(now), \(now))
+            RETURNING \(sql: Self.dealerColumns)
+            """, orElse: .noRowReturned, Self.decodeDealer)
     }
 
     /// A dealer visible to the caller (its own, or one of its group's).
@@ -91,17 +87,13 @@ public struct AccessRepository: Sendable {
     /// Stores a locked dealer's fields.
     public func saveDealer(_ dealer: Dealer, now: Date, in tx: PostgresTransaction) async throws -> Dealer {
         let f = dealer.fields
-        guard
-            let saved = try await tx.query(
-                """
-                UPDATE dealers SET name = \(f.name), brands = \(f.brands), region = \(f.region), time_zone = \(f.timeZone),
-                       settings = \(try PostgresJSON(encoding: f.settings)), updated_at = \(now), version = version + 1
-                WHERE id = \(dealer.id) AND version = \(dealer.version)
-                RETURNING \(sql: Self.dealerColumns)
-                """
-            ).first(named: Self.decodeDealer)
-        else { throw RepositoryError.lostLock }
-        return saved
+        return try await tx.one(
+            """
+            UPDATE dealers SET name = \(f.name), brands = \(f.brands), region = \(f.region), time_zone = \(f.timeZone),
+                   settings = \(try PostgresJSON(encoding: f.settings)), updated_at = \(now), version = version + 1
+            WHERE id = \(dealer.id) AND version = \(dealer.version)
+            RETURNING \(sql: Self.dealerColumns)
+            """, orElse: .lostLock, Self.decodeDealer)
     }
 
     // MARK: API keys
@@ -123,18 +115,14 @@ public struct AccessRepository: Sendable {
     public func insertKey(
         _ key: APIKeyRecord, secretHash: [UInt8], in db: some PostgresQueryable
     ) async throws -> APIKeyRecord {
-        guard
-            let inserted = try await db.query(
-                """
-                INSERT INTO api_keys AS k (id, group_id, dealer_id, role, name, prefix, secret_hash, staff_id,
-                                           created_by_key_id, expires_at, created_at)
-                VALUES (\(key.id), \(key.groupID), \(key.dealerID), \(key.role), \(key.name), \(key.prefix),
-                        \(PostgresBytes(secretHash)), \(key.staffID), \(key.createdByKeyID), \(key.expiresAt), \(key.createdAt))
-                RETURNING \(sql: Self.keyColumns)
-                """
-            ).first(named: Self.decodeKey)
-        else { throw RepositoryError.noRowReturned }
-        return inserted
+        try await db.one(
+            """
+            INSERT INTO api_keys AS k (id, group_id, dealer_id, role, name, prefix, secret_hash, staff_id,
+                                       created_by_key_id, expires_at, created_at)
+            VALUES (\(key.id), \(key.groupID), \(key.dealerID), \(key.role), \(key.name), \(key.prefix),
+                    \(PostgresBytes(secretHash)), \(key.staffID), \(key.createdByKeyID), \(key.expiresAt), \(key.createdAt))
+            RETURNING \(sql: Self.keyColumns)
+            """, orElse: .noRowReturned, Self.decodeKey)
     }
 
     /// The key with this secret hash, whatever its state (the caller checks expiry/revocation).

@@ -20,17 +20,13 @@ public struct StaffRepository: Sendable {
     public func insert(id: UUID, dealerID: UUID, fields: StaffFields, now: Date, in db: some PostgresQueryable) async throws
         -> StaffMember
     {
-        guard
-            let member = try await db.query(
-                """
-                INSERT INTO staff (dealer_id, id, name, function, phone, email, active, created_at, updated_at)
-                VALUES (\(dealerID), \(id), \(fields.name), \(fields.function), \(fields.phone), \(fields.email),
-                        \(fields.active), \(now), \(now))
-                RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        else { throw RepositoryError.noRowReturned }
-        return member
+        try await db.one(
+            """
+            INSERT INTO staff (dealer_id, id, name, function, phone, email, active, created_at, updated_at)
+            VALUES (\(dealerID), \(id), \(fields.name), \(fields.function), \(fields.phone), \(fields.email),
+                    \(fields.active), \(now), \(now))
+            RETURNING \(sql: Self.columns)
+            """, orElse: .noRowReturned, Self.decode)
     }
 
     public func find(id: UUID, scope: TenantScope, in db: some PostgresQueryable) async throws -> StaffMember? {
@@ -64,17 +60,13 @@ public struct StaffRepository: Sendable {
     /// Stores a locked staff member's fields.
     public func save(_ member: StaffMember, now: Date, in tx: PostgresTransaction) async throws -> StaffMember {
         let f = member.fields
-        guard
-            let saved = try await tx.query(
-                """
-                UPDATE staff SET name = \(f.name), function = \(f.function), phone = \(f.phone), email = \(f.email),
-                       active = \(f.active), updated_at = \(now), version = version + 1
-                WHERE dealer_id = \(member.dealerID) AND id = \(member.id) AND version = \(member.version)
-                RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        else { throw RepositoryError.lostLock }
-        return saved
+        return try await tx.one(
+            """
+            UPDATE staff SET name = \(f.name), function = \(f.function), phone = \(f.phone), email = \(f.email),
+                   active = \(f.active), updated_at = \(now), version = version + 1
+            WHERE dealer_id = \(member.dealerID) AND id = \(member.id) AND version = \(member.version)
+            RETURNING \(sql: Self.columns)
+            """, orElse: .lostLock, Self.decode)
     }
 
     /// Whether `staffID` is an active sales consultant of the dealer.

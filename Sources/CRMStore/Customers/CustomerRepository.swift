@@ -165,9 +165,8 @@ public struct CustomerRepository: Sendable {
         {
             throw Duplicate(existing: holder)
         }
-        let saved: Customer?
-        do {
-            saved = try await tx.query(
+        return try await guardingUniqueness {
+            try await tx.one(
                 """
                 UPDATE customers AS c SET kind = \(f.kind), name = \(f.name), surname = \(f.surname), gender = \(f.gender),
                     phone = \(f.phone), email = \(f.email), birthday = \(f.birthday),
@@ -179,48 +178,35 @@ public struct CustomerRepository: Sendable {
                     updated_at = \(now), version = c.version + 1
                 WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id) AND c.version = \(customer.version)
                 RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        } catch let error as PostgresError where error.isUniqueViolation {
-            throw Duplicate<Customer>(existing: nil)
+                """, orElse: .lostLock, Self.decode)
         }
-        guard let saved else { throw RepositoryError.lostLock }
-        return saved
     }
 
     /// Soft-deletes a locked customer (hidden from reads and lists; history and statistics keep
     /// their rows).
     public func delete(_ customer: Customer, now: Date, in tx: PostgresTransaction) async throws -> Customer {
-        guard
-            let deleted = try await tx.query(
-                """
-                UPDATE customers AS c SET deleted_at = \(now), updated_at = \(now), version = c.version + 1
-                WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id) AND c.version = \(customer.version)
-                RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        else { throw RepositoryError.lostLock }
-        return deleted
+        try await tx.one(
+            """
+            UPDATE customers AS c SET deleted_at = \(now), updated_at = \(now), version = c.version + 1
+            WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id) AND c.version = \(customer.version)
+            RETURNING \(sql: Self.columns)
+            """, orElse: .lostLock, Self.decode)
     }
 
     /// Anonymises: personal fields replaced by `CustomerFields.erased()`, `erased_at` set. The
     /// row, its vehicles, consents history and statistics stay.
     public func erase(_ customer: Customer, now: Date, in tx: PostgresTransaction) async throws -> Customer {
         let f = customer.fields.erased()
-        guard
-            let erased = try await tx.query(
-                """
-                UPDATE customers AS c SET name = \(f.name), surname = NULL, gender = NULL, phone = NULL, email = NULL,
-                    birthday = NULL, address = NULL, occupation = NULL, employer = NULL, income_band = NULL,
-                    hobbies = '{}', marital_status = NULL, children = NULL, fleet_agreement_ends = NULL,
-                    preferred_brands = '{}', preferences = '{}', tags = '{}', notes = NULL,
-                    erased_at = \(now), updated_at = \(now), version = c.version + 1
-                WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id)
-                RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        else { throw RepositoryError.lostLock }
-        return erased
+        return try await tx.one(
+            """
+            UPDATE customers AS c SET name = \(f.name), surname = NULL, gender = NULL, phone = NULL, email = NULL,
+                birthday = NULL, address = NULL, occupation = NULL, employer = NULL, income_band = NULL,
+                hobbies = '{}', marital_status = NULL, children = NULL, fleet_agreement_ends = NULL,
+                preferred_brands = '{}', preferences = '{}', tags = '{}', notes = NULL,
+                erased_at = \(now), updated_at = \(now), version = c.version + 1
+            WHERE c.dealer_id = \(customer.dealerID) AND c.id = \(customer.id)
+            RETURNING \(sql: Self.columns)
+            """, orElse: .lostLock, Self.decode)
     }
 }
 

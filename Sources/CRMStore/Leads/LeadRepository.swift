@@ -206,9 +206,8 @@ public struct LeadRepository: Sendable {
         let c = lead.contact
         let loss = lead.loss
         let sale = lead.sale
-        let saved: Lead?
-        do {
-            saved = try await tx.query(
+        return try await guardingUniqueness {
+            try await tx.one(
                 """
                 UPDATE leads AS l SET surname = \(f.surname), name = \(f.name), gender = \(f.gender), phone = \(f.phone),
                     party = \(f.party), company_name = \(f.companyName), customer_type = \(f.customerType),
@@ -231,13 +230,8 @@ public struct LeadRepository: Sendable {
                     updated_at = \(now), version = l.version + 1
                 WHERE l.dealer_id = \(lead.dealerID) AND l.id = \(lead.id) AND l.version = \(lead.version)
                 RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        } catch let error as PostgresError where error.isUniqueViolation {
-            throw Duplicate<Lead>(existing: nil)
+                """, orElse: .lostLock, Self.decode)
         }
-        guard let saved else { throw RepositoryError.lostLock }
-        return saved
     }
 
     /// Moves a merged duplicate's follow-ups, assignments and consents to the survivor.
@@ -339,19 +333,15 @@ public struct LeadRepository: Sendable {
 
     /// Records one contact with the prospect.
     public func insertFollowUp(_ record: LeadFollowUp, dealerID: UUID, in tx: PostgresTransaction) async throws -> LeadFollowUp {
-        guard
-            let stored = try await tx.query(
-                """
-                INSERT INTO lead_follow_ups (dealer_id, id, lead_id, contacted_at, channel, result, notes, next_contact_date,
-                    next_contact_action, staff_id, actor_key_id, recorded_at)
-                VALUES (\(dealerID), \(record.id), \(record.leadID), \(record.contactedAt), \(record.channel),
-                    \(record.result), \(record.notes), \(record.nextContactDate), \(record.nextContactAction),
-                    \(record.staffID), \(record.actorKey), \(record.recordedAt))
-                RETURNING \(sql: Self.followUpColumns)
-                """
-            ).first(named: Self.decodeFollowUp)
-        else { throw RepositoryError.noRowReturned }
-        return stored
+        try await tx.one(
+            """
+            INSERT INTO lead_follow_ups (dealer_id, id, lead_id, contacted_at, channel, result, notes, next_contact_date,
+                next_contact_action, staff_id, actor_key_id, recorded_at)
+            VALUES (\(dealerID), \(record.id), \(record.leadID), \(record.contactedAt), \(record.channel),
+                \(record.result), \(record.notes), \(record.nextContactDate), \(record.nextContactAction),
+                \(record.staffID), \(record.actorKey), \(record.recordedAt))
+            RETURNING \(sql: Self.followUpColumns)
+            """, orElse: .noRowReturned, Self.decodeFollowUp)
     }
 
     /// A lead's contacts, newest first.

@@ -82,8 +82,24 @@ public struct Duplicate<Record: Sendable>: Error, Sendable {
     public init(existing: Record?) { self.existing = existing }
 }
 
-extension PostgresError {
-    /// A unique violation that slipped past the read before an update (two concurrent writers):
-    /// the last line of defence, turned into the same typed duplicate.
-    var isUniqueViolation: Bool { kind == .uniqueViolation }
+extension PostgresQueryable {
+    /// The one row a statement must return (an INSERT ... RETURNING, or an UPDATE ... RETURNING of
+    /// a row the caller holds locked), decoded; `missing` when none came back.
+    func one<T>(_ query: PostgresQuery, orElse missing: RepositoryError, _ decode: (inout PostgresNamedRow) throws -> T)
+        async throws -> T
+    {
+        guard let value = try await self.query(query).first(named: decode) else { throw missing }
+        return value
+    }
+}
+
+/// Runs a save that may change a unique key after the repository checked it is free: a unique
+/// violation from a concurrent writer in between (the index as the last line of defence) is the
+/// same typed `Duplicate`.
+func guardingUniqueness<T: Sendable>(_ save: () async throws -> T) async throws -> T {
+    do {
+        return try await save()
+    } catch let error as PostgresError where error.kind == .uniqueViolation {
+        throw Duplicate<T>(existing: nil)
+    }
 }

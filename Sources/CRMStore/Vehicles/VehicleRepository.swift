@@ -92,36 +92,26 @@ public struct VehicleRepository: Sendable {
         if let holder = try await find(vin: f.vin, dealerID: vehicle.dealerID, in: tx), holder.id != vehicle.id {
             throw Duplicate(existing: holder)
         }
-        let saved: Vehicle?
-        do {
-            saved = try await tx.query(
+        return try await guardingUniqueness {
+            try await tx.one(
                 """
                 UPDATE vehicles AS v SET vin = \(f.vin), plate = \(f.plate), brand = \(f.brand), series = \(f.series),
                     model = \(f.model), model_year = \(f.modelYear), colour = \(f.colour), delivery_date = \(f.deliveryDate),
                     warranty_end = \(f.warrantyEnd), open_recall = \(f.openRecall), updated_at = \(now), version = v.version + 1
                 WHERE v.dealer_id = \(vehicle.dealerID) AND v.id = \(vehicle.id) AND v.version = \(vehicle.version)
                 RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        } catch let error as PostgresError where error.isUniqueViolation {
-            throw Duplicate<Vehicle>(existing: nil)
+                """, orElse: .lostLock, Self.decode)
         }
-        guard let saved else { throw RepositoryError.lostLock }
-        return saved
     }
 
     /// Soft-deletes a locked vehicle.
     public func delete(_ vehicle: Vehicle, now: Date, in tx: PostgresTransaction) async throws -> Vehicle {
-        guard
-            let deleted = try await tx.query(
-                """
-                UPDATE vehicles AS v SET deleted_at = \(now), updated_at = \(now), version = v.version + 1
-                WHERE v.dealer_id = \(vehicle.dealerID) AND v.id = \(vehicle.id) AND v.version = \(vehicle.version)
-                RETURNING \(sql: Self.columns)
-                """
-            ).first(named: Self.decode)
-        else { throw RepositoryError.lostLock }
-        return deleted
+        try await tx.one(
+            """
+            UPDATE vehicles AS v SET deleted_at = \(now), updated_at = \(now), version = v.version + 1
+            WHERE v.dealer_id = \(vehicle.dealerID) AND v.id = \(vehicle.id) AND v.version = \(vehicle.version)
+            RETURNING \(sql: Self.columns)
+            """, orElse: .lostLock, Self.decode)
     }
 
     // MARK: Ownership
@@ -194,16 +184,12 @@ public struct VehicleRepository: Sendable {
         dealerID: UUID, vehicleID: UUID, readOn: LocalDate, km: Int, source: OdometerSource, recordedBy: UUID?, now: Date,
         in db: some PostgresQueryable
     ) async throws -> OdometerReading {
-        guard
-            let reading = try await db.query(
-                """
-                INSERT INTO odometer_readings (dealer_id, id, vehicle_id, read_on, km, source, recorded_by, recorded_at)
-                VALUES (\(dealerID), \(UUID()), \(vehicleID), \(readOn), \(km), \(source), \(recordedBy), \(now))
-                RETURNING id, vehicle_id, read_on, km, source, recorded_at
-                """
-            ).first(named: Self.decodeReading)
-        else { throw RepositoryError.noRowReturned }
-        return reading
+        try await db.one(
+            """
+            INSERT INTO odometer_readings (dealer_id, id, vehicle_id, read_on, km, source, recorded_by, recorded_at)
+            VALUES (\(dealerID), \(UUID()), \(vehicleID), \(readOn), \(km), \(source), \(recordedBy), \(now))
+            RETURNING id, vehicle_id, read_on, km, source, recorded_at
+            """, orElse: .noRowReturned, Self.decodeReading)
     }
 
     /// The vehicles a customer owns now, each with its latest odometer reading.
