@@ -250,8 +250,10 @@ struct JobQueueTests {
             }
             try await worker.stop()
             #expect(latencies.count == 5)
-            // Well under the 30 s poll: woken by the notification.
-            #expect(latencies.allSatisfy { $0 < .milliseconds(500) }, "latencies: \(latencies)")
+            // Far under the 30 s poll: woken by the notification. (Milliseconds on an idle machine;
+            // the bound leaves room for a CI machine running the whole suite on two cores.)
+            #expect(latencies.allSatisfy { $0 < .seconds(3) }, "latencies: \(latencies)")
+            #expect(latencies.sorted()[2] < .seconds(1), "latencies: \(latencies)")
 
             // Pure polling mode (PgBouncer): no LISTEN, the job still runs within a poll period.
             let polling = RunningWorker(database: database, registry: registry, id: "polling", listen: false) {
