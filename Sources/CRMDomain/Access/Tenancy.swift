@@ -36,20 +36,24 @@ public struct DealerSettings: Sendable, Equatable, Codable {
     public var leadFollowUpDays: Int
     /// How new leads without a consultant are assigned.
     public var leadAssignment: LeadAssignmentMode
+    /// Complaint SLAs, the business calendar, satisfaction callbacks, survey integrity.
+    public var complaints: ComplaintPolicy
 
     public enum LeadAssignmentMode: String, Sendable, Equatable, Codable, CaseIterable {
         case manual
         case roundRobin = "round_robin"
     }
 
-    public init(leadFollowUpDays: Int = 3, leadAssignment: LeadAssignmentMode = .manual) {
+    public init(leadFollowUpDays: Int = 3, leadAssignment: LeadAssignmentMode = .manual, complaints: ComplaintPolicy = ComplaintPolicy()) {
         self.leadFollowUpDays = leadFollowUpDays
         self.leadAssignment = leadAssignment
+        self.complaints = complaints
     }
 
     enum CodingKeys: String, CodingKey {
         case leadFollowUpDays = "lead_follow_up_days"
         case leadAssignment = "lead_assignment"
+        case complaints
     }
 
     /// Missing keys take their defaults, so settings stored before a new setting existed load.
@@ -58,11 +62,17 @@ public struct DealerSettings: Sendable, Equatable, Codable {
         let defaults = DealerSettings()
         leadFollowUpDays = try container.decodeIfPresent(Int.self, forKey: .leadFollowUpDays) ?? defaults.leadFollowUpDays
         leadAssignment = try container.decodeIfPresent(LeadAssignmentMode.self, forKey: .leadAssignment) ?? defaults.leadAssignment
+        complaints = try container.decodeIfPresent(ComplaintPolicy.self, forKey: .complaints) ?? defaults.complaints
     }
 
     public func validated() throws(ValidationErrors) -> DealerSettings {
         var errors = ValidationErrors()
         if !(1...90).contains(leadFollowUpDays) { errors.add("settings.lead_follow_up_days", "must be between 1 and 90") }
+        do {
+            _ = try complaints.validated()
+        } catch {
+            errors.merge(error)
+        }
         try errors.throwIfAny()
         return self
     }
