@@ -27,21 +27,25 @@ public struct DomainModule: Sendable {
     let schedules: @Sendable (DomainServices) -> [PeriodicJob]
     /// Its section of the customer 360 view, if it has one.
     let customer360: (@Sendable (ServiceKit) -> any Customer360SectionProvider)?
+    /// What it wipes when a customer is erased, if it keeps words of his.
+    let erasure: (@Sendable (ServiceKit) -> any CustomerErasureStep)?
 
     public init(
         name: String, grants: [Grant], jobs: @escaping @Sendable (DomainServices) -> [JobKind] = { _ in [] },
         schedules: @escaping @Sendable (DomainServices) -> [PeriodicJob] = { _ in [] },
-        customer360: (@Sendable (ServiceKit) -> any Customer360SectionProvider)? = nil
+        customer360: (@Sendable (ServiceKit) -> any Customer360SectionProvider)? = nil,
+        erasure: (@Sendable (ServiceKit) -> any CustomerErasureStep)? = nil
     ) {
         self.name = name
         self.grants = grants
         self.jobs = jobs
         self.schedules = schedules
         self.customer360 = customer360
+        self.erasure = erasure
     }
 
     /// Every domain of the service, in the order the permission matrix lists them.
-    public static let all: [DomainModule] = [.access, .customers, .vehicles, .jobs, .leads]
+    public static let all: [DomainModule] = [.access, .customers, .vehicles, .jobs, .leads, .complaints]
 }
 
 /// What every domain service is built from: the pool, the job queue, access (tenancy, dealers)
@@ -67,4 +71,12 @@ public protocol Customer360SectionProvider: Sendable {
 public enum Customer360Section: Sendable {
     /// The customer's leads, newest first, as the caller may see them.
     case leads([LeadView])
+    /// The customer's complaints, newest first (the open ones stop marketing to him).
+    case complaints([ComplaintView])
+}
+
+/// What a domain wipes when a customer is erased: the words that are his (descriptions, notes,
+/// comments), inside the erasure's transaction; the facts and counts stay.
+public protocol CustomerErasureStep: Sendable {
+    func erase(customer: Customer, in step: UseCase) async throws
 }

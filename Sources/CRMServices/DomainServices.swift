@@ -18,6 +18,10 @@ public struct DomainServices: Sendable {
     public let queue: JobQueue
     public let jobs: JobService
     public let leads: LeadService
+    public let complaints: ComplaintService
+    public let callbacks: CallbackService
+    /// "May this customer receive marketing now, and if not, why?"
+    public let suppression: MarketingSuppression
     /// Signs and reads the list cursors clients get.
     public let cursors: CursorCodec
     /// Stored responses for `Idempotency-Key` replays.
@@ -35,10 +39,13 @@ public struct DomainServices: Sendable {
         self.access = access
         self.queue = queue
         staff = StaffService(kit)
-        customers = CustomerService(kit)
+        customers = CustomerService(kit, erasures: modules.compactMap { $0.erasure?(kit) })
         vehicles = VehicleService(kit)
         jobs = JobService(kit)
-        leads = LeadService(kit, customers: customers, vehicles: vehicles)
+        callbacks = CallbackService(kit)
+        leads = LeadService(kit, customers: customers, vehicles: vehicles, callbacks: callbacks)
+        complaints = ComplaintService(kit, callbacks: callbacks)
+        suppression = MarketingSuppression(kit: kit)
         customer360 = Customer360Service(kit, sections: modules.compactMap { $0.customer360?(kit) })
         cursors = CursorCodec(pool: pool)
         idempotency = IdempotencyService(pool: pool)

@@ -136,6 +136,7 @@ enum Customer360Sections {
         for section in sections {
             switch section {
             case .leads(let views): rendered.leads = try views.map(Components.Schemas.Lead.init)
+            case .complaints(let views): rendered.complaints = try views.map(Components.Schemas.Complaint.init)
             }
         }
         return rendered

@@ -162,7 +162,8 @@ extension APIHandler {
                 body: .json(
                     .init(
                         lead: try .init(result.lead), customer: try .init(result.customer), vehicle: try .init(result.vehicle),
-                        customerCreated: result.customerCreated, welcomePackJobId: result.welcomePackJobID))))
+                        customerCreated: result.customerCreated, welcomePackJobId: result.welcomePackJobID,
+                        callbacks: try result.callbacks.map(Components.Schemas.Callback.init)))))
     }
 
     func getLeadReport(_ input: Operations.GetLeadReport.Input) async throws -> Operations.GetLeadReport.Output {

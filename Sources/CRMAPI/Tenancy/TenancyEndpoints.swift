@@ -10,7 +10,9 @@ extension Components.Schemas.Dealer {
         self.init(
             id: Output.id(dealer.id), groupId: Output.id(dealer.groupID), name: f.name, brands: f.brands, region: f.region,
             timeZone: f.timeZone,
-            settings: .init(leadFollowUpDays: f.settings.leadFollowUpDays, leadAssignment: try Input.convert(f.settings.leadAssignment)),
+            settings: .init(
+                leadFollowUpDays: f.settings.leadFollowUpDays, leadAssignment: try Input.convert(f.settings.leadAssignment),
+                complaints: try .init(f.settings.complaints)),
             createdAt: dealer.createdAt, updatedAt: dealer.updatedAt, version: dealer.version)
     }
 }
@@ -39,9 +41,11 @@ struct DealerWritable: Codable {
     struct Settings: Codable {
         var leadFollowUpDays: Int?
         var leadAssignment: String?
+        var complaints: ComplaintPolicy?
         enum CodingKeys: String, CodingKey {
             case leadFollowUpDays = "lead_follow_up_days"
             case leadAssignment = "lead_assignment"
+            case complaints
         }
     }
     var name: String
@@ -60,16 +64,20 @@ struct DealerWritable: Codable {
         brands = f.brands
         region = f.region
         timeZone = f.timeZone
-        settings = Settings(leadFollowUpDays: f.settings.leadFollowUpDays, leadAssignment: f.settings.leadAssignment.rawValue)
+        settings = Settings(
+            leadFollowUpDays: f.settings.leadFollowUpDays, leadAssignment: f.settings.leadAssignment.rawValue,
+            complaints: f.settings.complaints)
     }
 
-    init(_ input: Components.Schemas.DealerInput) {
+    init(_ input: Components.Schemas.DealerInput) throws {
         name = input.name
         brands = input.brands
         region = input.region
         timeZone = input.timeZone
-        settings = input.settings.map {
-            Settings(leadFollowUpDays: $0.leadFollowUpDays, leadAssignment: $0.leadAssignment?.rawValue)
+        settings = try input.settings.map {
+            Settings(
+                leadFollowUpDays: $0.leadFollowUpDays, leadAssignment: $0.leadAssignment?.rawValue,
+                complaints: try $0.complaints.map(ComplaintPolicy.init))
         }
     }
 
@@ -86,7 +94,8 @@ struct DealerWritable: Codable {
             return DealerFields(
                 name: name, brands: brands ?? [], region: region, timeZone: timeZone ?? DealerFields.defaultTimeZone,
                 settings: DealerSettings(
-                    leadFollowUpDays: settings?.leadFollowUpDays ?? defaults.leadFollowUpDays, leadAssignment: assignment))
+                    leadFollowUpDays: settings?.leadFollowUpDays ?? defaults.leadFollowUpDays, leadAssignment: assignment,
+                    complaints: settings?.complaints ?? defaults.complaints))
         }
     }
 }

@@ -10,7 +10,13 @@ public final class CustomerService: Sendable {
     let consents = ConsentRepository()
     let audit = AuditRepository()
 
-    init(_ kit: ServiceKit) { self.kit = kit }
+    /// What the other domains wipe when a customer is erased.
+    let erasures: [any CustomerErasureStep]
+
+    init(_ kit: ServiceKit, erasures: [any CustomerErasureStep] = []) {
+        self.kit = kit
+        self.erasures = erasures
+    }
 
     /// An initial consent given with the customer's creation.
     public struct InitialConsent: Sendable {
@@ -135,6 +141,7 @@ public final class CustomerService: Sendable {
             }
             let erased = try await customers.erase(current, now: step.now, in: step.tx)
             try await audit.scrubValues(customerID: id, dealerID: current.dealerID, in: step.tx)
+            for erasure in erasures { try await erasure.erase(customer: erased, in: step) }
             try await step.record(.erase, entity: "customer", id: id, customerID: id)
             return erased
         }

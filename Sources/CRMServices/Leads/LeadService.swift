@@ -23,12 +23,15 @@ public final class LeadService: Sendable {
     let kit: ServiceKit
     let customerService: CustomerService
     let vehicleService: VehicleService
+    /// Schedules the post-delivery satisfaction callbacks (D+1, D+3).
+    let callbacks: CallbackService
     let leads = LeadRepository()
     let reports = LeadReportRepository()
     let customers = CustomerRepository()
     let staff = StaffRepository()
 
-    init(_ kit: ServiceKit, customers: CustomerService, vehicles: VehicleService) {
+    init(_ kit: ServiceKit, customers: CustomerService, vehicles: VehicleService, callbacks: CallbackService) {
+        self.callbacks = callbacks
         self.kit = kit
         self.customerService = customers
         self.vehicleService = vehicles
@@ -380,6 +383,8 @@ public final class LeadService: Sendable {
         /// The welcome-pack job enqueued with the sale.
         public var welcomePackJobID: Int64?
         public var customerCreated: Bool
+        /// The post-delivery satisfaction callbacks (D+1, D+3).
+        public var callbacks: [Callback]
     }
 
     /// The job kind that prepares a customer's welcome pack at delivery.
@@ -388,7 +393,8 @@ public final class LeadService: Sendable {
     /// Records the sale: the lead is won; the customer is linked (the lead's customer, or the
     /// dealer's customer with its phone) or created from the lead, with the consents given during
     /// the lead; the vehicle and its ownership from the delivery date are created; and the
-    /// welcome-pack job is enqueued. One transaction: all of it or none.
+    /// welcome-pack job and the D+1 and D+3 satisfaction callbacks are scheduled. One
+    /// transaction: all of it or none.
     public func convert(_ id: UUID, sale: Sale, expectedVersion: Int?, context: CallContext) async throws -> Conversion {
         try Authorization.require(.customersWrite, context.principal)
         try Authorization.require(.vehiclesWrite, context.principal)
@@ -429,6 +435,8 @@ public final class LeadService: Sendable {
                 lead,
                 sale: LeadSale(vehicleID: vehicle.id, customerID: customer.id, price: price, deliveryDate: sale.deliveryDate, wonAt: step.now))
             let saved = try await leads.save(won, now: step.now, in: step.tx)
+            let deliveryCallbacks = try await callbacks.scheduleAfterDelivery(
+                leadID: lead.id, customerID: customer.id, consultantID: lead.consultantID, deliveryDate: sale.deliveryDate, in: step)
             let job = try await step.enqueue(
                 try JobRequest(
                     kind: Self.welcomePackKind, arguments: WelcomePackArguments(leadID: lead.id), queue: "default",
@@ -436,7 +444,7 @@ public final class LeadService: Sendable {
                     dealerID: lead.dealerID))
             return Conversion(
                 lead: LeadView(lead: saved, today: step.today), customer: customer, vehicle: vehicle, welcomePackJobID: job.id,
-                customerCreated: created)
+                customerCreated: created, callbacks: deliveryCallbacks)
         }
     }
 

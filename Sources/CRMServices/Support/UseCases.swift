@@ -15,6 +15,8 @@ extension Lead: DealerOwned {}
 extension Customer: DealerOwned {}
 extension Vehicle: DealerOwned {}
 extension StaffMember: DealerOwned {}
+extension Complaint: DealerOwned {}
+extension Callback: DealerOwned {}
 
 /// One use case at work inside its transaction: the caller, the dealer whose data it changes,
 /// the clock's instant, and the transaction itself. Everything the use case needs goes through

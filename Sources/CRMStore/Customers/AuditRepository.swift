@@ -85,6 +85,21 @@ public struct AuditRepository: Sendable {
         }
     }
 
+    /// When `field` of the customer was changed between `since` and `until`, and by whom.
+    public func changes(
+        of field: String, customerID: UUID, dealerID: UUID, since: Date, until: Date, in db: some PostgresQueryable
+    ) async throws -> [(at: Date, staffID: UUID?, keyID: UUID?)] {
+        try await db.query(
+            """
+            SELECT at, actor_staff_id, actor_key_id FROM audit_events
+            WHERE dealer_id = \(dealerID) AND customer_id = \(customerID) AND action = 'update'
+              AND changes @> jsonb_build_array(jsonb_build_object('field', \(field)::text))
+              AND at >= \(since) AND at <= \(until)
+            ORDER BY at
+            """
+        ).map(named: { r in (at: try r("at"), staffID: try r("actor_staff_id"), keyID: try r("actor_key_id")) })
+    }
+
     /// On erasure: keeps every entry (who changed which field when) but replaces the old and
     /// new values, which are personal data, with "(erased)".
     public func scrubValues(customerID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws {

@@ -103,3 +103,12 @@ func guardingUniqueness<T: Sendable>(_ save: () async throws -> T) async throws 
         throw Duplicate<T>(existing: nil)
     }
 }
+
+extension ComplaintChannel: StoredEnum {}
+extension ComplaintCategory: StoredEnum {}
+extension ComplaintSeverity: StoredEnum {}
+extension ComplaintStatus: StoredEnum {}
+extension ComplaintRemedy: StoredEnum {}
+extension CallbackPurpose: StoredEnum {}
+extension CallbackStatus: StoredEnum {}
+extension CallOutcome: StoredEnum {}
