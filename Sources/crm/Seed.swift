@@ -4,6 +4,7 @@ import CRMApp
 import CRMDomain
 import CRMServices
 import Foundation
+import Logging
 import PostgresClient
 
 /// `crm seed --demo`: a demo OEM group with two dealers, their staff and keys, about a thousand
@@ -50,11 +51,13 @@ struct Seed: AsyncParsableCommand {
             keyLines.append("\(fields.name) admin\t\(admin)")
             let context = services.context(for: adminRecord.principal, requestID: "seed")
             var consultants: [StaffMember] = []
+            var team: [StaffFunction: StaffMember] = [:]
             for (name, function) in [("李明", StaffFunction.sales), ("王芳", .sales), ("张伟", .sales), ("刘洋", .service), ("陈静", .crm), ("赵强", .manager)] {
                 let member = try await services.staff.create(
                     StaffFields(name: name, function: function, phone: Demo.mobile(&generator), email: nil, active: true),
                     dealerID: nil, context: context)
                 if function == .sales { consultants.append(member) }
+                if team[function] == nil { team[function] = member }
             }
             if let first = consultants.first {
                 let (_, sales) = try await services.access.issueKey(
@@ -62,8 +65,14 @@ struct Seed: AsyncParsableCommand {
                     staffID: first.id, expiresAt: nil, createdBy: nil)
                 keyLines.append("\(fields.name) sales (\(first.fields.name))\t\(sales)")
             }
-            try await seedCustomers(services, context: context, brands: fields.brands, dealerIndex: index, generator: &generator)
+            let customers = try await seedCustomers(
+                services, context: context, brands: fields.brands, dealerIndex: index, generator: &generator)
             try await seedLeads(services, context: context, consultants: consultants, brands: fields.brands, generator: &generator)
+            if let advisor = team[.service], let crm = team[.crm] {
+                try await seedComplaints(
+                    pool: pool, logger: logger, principal: adminRecord.principal, customers: customers, advisor: advisor, crm: crm,
+                    generator: &generator)
+            }
         }
         for line in keyLines { print(line) }
         if let keysFile {
@@ -74,8 +83,9 @@ struct Seed: AsyncParsableCommand {
     private func seedCustomers(
         _ services: DomainServices, context: CallContext, brands: [String], dealerIndex: Int,
         generator: inout SeededGenerator
-    ) async throws {
+    ) async throws -> [Customer] {
         var phones = Set<String>()
+        var created: [Customer] = []
         for number in 0..<customers {
             var phone = Demo.mobile(&generator)
             while !phones.insert(phone).inserted { phone = Demo.mobile(&generator) }
@@ -106,7 +116,101 @@ struct Seed: AsyncParsableCommand {
             for _ in 0..<(number % 5 == 0 ? 2 : 1) {
                 try await seedVehicle(services, owner: customer, brands: brands, context: context, generator: &generator)
             }
+            created.append(customer)
         }
+        return created
+    }
+
+    /// Complaints in every state over the last weeks (new, acknowledged, investigating, waiting on
+    /// the customer, resolved, closed after their satisfaction callback; the older unhandled ones
+    /// past their deadlines and escalated by the SLA scan), with surveys, three of which the
+    /// integrity checks flag (the advisor surveying his own customer, a 12-second call with every
+    /// question answered, the advisor's own phone as the number called). Written through the
+    /// services on a clock set back in time, so every deadline, timeline and callback window is
+    /// what it would have been.
+    private func seedComplaints(
+        pool: PostgresPool, logger: Logger, principal: Principal, customers: [Customer], advisor: StaffMember, crm: StaffMember,
+        generator: inout SeededGenerator
+    ) async throws {
+        let realNow = SystemClock().now
+        let clock = SettableClock(realNow)
+        let services = DomainServices(pool: pool, logger: logger, clock: clock)
+        let context = services.context(for: principal, requestID: "seed")
+        let descriptions: [(ComplaintCategory, String, String?)] = [
+            (.repairNotFixed, "保养后发动机异响仍未解决，已是第二次返修。", "彻底维修并提供代步车"),
+            (.waitingTime, "预约保养等待超过三小时，无人告知进度。", "改进预约流程"),
+            (.staffAttitude, "服务顾问态度冷淡，对问题敷衍。", "更换服务顾问并道歉"),
+            (.priceBilling, "结算金额与报价不符，多收工时费。", "退还多收费用"),
+            (.partsAvailability, "刹车片缺货，等待两周仍未到货。", "尽快到货并补偿"),
+            (.salesProcess, "交车时承诺的赠品未兑现。", "兑现承诺的赠品"),
+            (.vehicleQuality, "新车中控屏频繁黑屏。", "更换中控屏"),
+        ]
+        var closedSeen = 0
+        for index in 0..<min(14, customers.count) {
+            let customer = customers[index * max(1, customers.count / 14)]
+            let (category, text, request) = descriptions[index % descriptions.count]
+            let owner = index % 2 == 0 ? advisor : crm
+            clock.set(realNow.addingTimeInterval(-Double(index) * 2.5 * 86_400 - 3_600))
+            let severity: ComplaintSeverity = index % 5 == 0 ? .high : (index % 7 == 3 ? .critical : .normal)
+            var complaint = try await services.complaints.create(
+                ComplaintFields(
+                    customerID: customer.id, channel: ComplaintChannel.allCases.randomElement(using: &generator) ?? .dealerHotline,
+                    category: category, severity: severity, safetyRelated: category == .vehicleQuality, description: text,
+                    customerRequest: request),
+                ownerID: owner.id, note: nil, dealerID: nil, context: context
+            ).complaint
+            let stage = index % 7
+            func move(_ status: ComplaintStatus, after hours: Double, note: String? = nil) async throws {
+                clock.advance(by: hours * 3_600)
+                complaint = try await services.complaints.move(
+                    complaint.id, to: status, note: note, expectedVersion: nil, context: context
+                ).complaint
+            }
+            if stage == 0 { continue }
+            try await move(.acknowledged, after: 1.5, note: "已致电客户确认问题")
+            if stage == 1 { continue }
+            try await move(.investigating, after: 3)
+            if stage == 2 { continue }
+            try await move(.waitingOnCustomer, after: 20, note: "等待客户到店检查")
+            if stage == 3 { continue }
+            clock.advance(by: 26 * 3_600)
+            _ = try await services.complaints.note(complaint.id, kind: .customerReply, text: "客户已到店", context: context)
+            clock.advance(by: 5 * 3_600)
+            complaint = try await services.complaints.resolve(
+                complaint.id,
+                resolution: ComplaintResolution(
+                    rootCause: "首次维修未找到根本原因", remedy: ComplaintRemedy.allCases.randomElement(using: &generator) ?? .repair,
+                    cost: Money(amountMinor: Int64(Int.random(in: 0...3_000, using: &generator)) * 100, currency: "CNY"),
+                    customerAccepted: true, note: nil),
+                expectedVersion: nil, context: context
+            ).complaint
+            if stage == 4 { continue }
+            // The callback the next working day, within its window.
+            clock.advance(by: 22 * 3_600)
+            guard let callback = try await services.callbacks.list(
+                filter: CallbackFilter(complaintID: complaint.id), dealerFilter: nil, page: PageRequest(limit: 1, cursor: nil),
+                context: context
+            ).items.first else { continue }
+            let flagged = closedSeen % 4
+            closedSeen += 1
+            let caller = flagged == 1 ? owner : (owner.id == crm.id ? advisor : crm)
+            let seconds: Double = flagged == 2 ? 12 : Double(Int.random(in: 150...400, using: &generator))
+            let number = flagged == 3 ? (advisor.fields.phone ?? "") : (customer.fields.phone ?? "")
+            let started = clock.now.addingTimeInterval(-seconds - 60)
+            _ = try await services.callbacks.recordAttempt(
+                callback.id,
+                .init(
+                    outcome: .reached, numberCalled: number, startedAt: started, endedAt: started.addingTimeInterval(seconds),
+                    callerID: caller.id, notes: nil,
+                    survey: .init(
+                        scores: ["handling": Int.random(in: 3...5, using: &generator), "remedy": Int.random(in: 3...5, using: &generator),
+                                 "staff": Int.random(in: 4...5, using: &generator)],
+                        nps: Int.random(in: 6...10, using: &generator), comments: "处理及时")),
+                context: context)
+            try await move(.closed, after: 1)
+        }
+        clock.set(realNow)
+        _ = try await services.complaints.escalate()
     }
 
     /// Prospects across the eleven channels: most with a consultant (some in the pool), many
