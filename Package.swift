@@ -202,6 +202,8 @@ let package = Package(
             dependencies: [
                 "PostgresClient",
                 "JobQueue",
+                "CRMDomain",
+                "CRMServices",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
