@@ -146,6 +146,9 @@ public enum PoolError: Error, Sendable, CustomStringConvertible, Equatable {
     case acquireTimeout(Duration)
     /// The pool has been shut down.
     case shutDown
+    /// `waiting` callers already wait for a connection (the pool's `maxWaiters`): the database
+    /// is slower than the load; this caller is turned away at once.
+    case overloaded(waiting: Int)
     /// A task that already holds a connection of this pool (inside `withConnection` or
     /// `withTransaction`) asked it for another one. With N such tasks and a pool of N, every
     /// one of them waits for a connection that only another of them could give back: the pool
@@ -157,6 +160,7 @@ public enum PoolError: Error, Sendable, CustomStringConvertible, Equatable {
         switch self {
         case .acquireTimeout(let timeout): return "no database connection available within \(timeout)"
         case .shutDown: return "the connection pool is shut down"
+        case .overloaded(let waiting): return "\(waiting) requests already wait for a database connection"
         case .nestedAcquisition:
             return "a task holding a pooled connection asked the pool for a second one (use the connection it holds)"
         }

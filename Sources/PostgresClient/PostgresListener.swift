@@ -8,8 +8,12 @@ import Synchronization
 public struct PostgresNotification: Sendable, Hashable {
     public var channel: String
     public var payload: String
-    /// The server process that sent it.
+    /// The server process that sent it (0 for a `resynchronise` notice).
     public var senderPID: Int32
+    /// Not a notification from the server but the listener's notice that its connection dropped
+    /// and came back: whatever was sent on the channel meanwhile is lost, so a subscriber that
+    /// keeps state from notifications (a cache) must re-read it.
+    public var resynchronise = false
 }
 
 extension PostgresQueryable {
@@ -25,8 +29,9 @@ extension PostgresQueryable {
 ///
 /// It waits on the connection's socket through the reactor (no polling), reconnects with
 /// backoff after the connection drops and LISTENs again on every channel. Notifications sent
-/// while it was disconnected are lost (PostgreSQL does not queue them for absent listeners);
-/// `reconnects` counts reconnections so consumers can re-check state after one.
+/// while it was disconnected are lost (PostgreSQL does not queue them for absent listeners), so
+/// once it listens again it gives every subscriber a `resynchronise` notice; `reconnects`
+/// counts reconnections.
 public final class PostgresListener: Service, Sendable {
     private let configuration: PostgresConnectionConfiguration
     private let logger: Logger
@@ -144,9 +149,10 @@ public final class PostgresListener: Service, Sendable {
                     reconnectCount.add(1, ordering: .relaxed)
                     logger.info("LISTEN connection re-established")
                 }
+                let resynchronise = connectedBefore
                 connectedBefore = true
                 backoff = .milliseconds(100)
-                try await listen(on: current)
+                try await listen(on: current, resynchronise: resynchronise)
             } catch {
                 if !isShutDown {
                     logger.warning("LISTEN connection failed; reconnecting", metadata: ["error": "\(error)"])
@@ -159,10 +165,12 @@ public final class PostgresListener: Service, Sendable {
         }
     }
 
-    /// Serves one connection until it fails or the listener shuts down.
-    private func listen(on connection: PostgresConnection) async throws {
+    /// Serves one connection until it fails or the listener shuts down; after a reconnection
+    /// (`resynchronise`) every subscriber is told, once the channels are listened to again.
+    private func listen(on connection: PostgresConnection, resynchronise: Bool) async throws {
         let reactor = try connection.reactorForListening()
         var listening = Set<String>()
+        var resynchronisePending = resynchronise
         while !isShutDown {
             let wanted = state.withLock { state -> Set<String> in
                 state.wakeRequested = false
@@ -176,6 +184,14 @@ public final class PostgresListener: Service, Sendable {
                 try await connection.executeScript("UNLISTEN \"\(channel)\"")
             }
             listening = wanted
+            if resynchronisePending {
+                resynchronisePending = false
+                let subscribers = state.withLock { $0.subscribers }
+                for (channel, continuations) in subscribers {
+                    let notice = PostgresNotification(channel: channel, payload: "", senderPID: 0, resynchronise: true)
+                    for continuation in continuations.values { continuation.yield(notice) }
+                }
+            }
             deliverBuffered(connection)
 
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -19,6 +19,9 @@ public struct PostgresPoolConfiguration: Sendable {
     public var maintenanceInterval: Duration
     /// Idle connections above the minimum are closed after this long.
     public var idleTimeout: Duration
+    /// At most this many callers wait for a connection; the next one fails at once with
+    /// `PoolError.overloaded`.
+    public var maxWaiters: Int
     /// Refuse (`PoolError.nestedAcquisition`) a task that holds a connection of this pool and
     /// asks for another. On by default in debug builds (and so in every test), off in release
     /// builds, where the check's task-local lookup is saved.
@@ -27,7 +30,8 @@ public struct PostgresPoolConfiguration: Sendable {
     public init(
         connection: PostgresConnectionConfiguration, maxConnections: Int = 10, minConnections: Int = 1,
         acquireTimeout: Duration = .seconds(5), maintenanceInterval: Duration = .seconds(2),
-        idleTimeout: Duration = .seconds(300), detectNestedAcquisition: Bool = PostgresPoolConfiguration.debugBuild
+        idleTimeout: Duration = .seconds(300), maxWaiters: Int = 200,
+        detectNestedAcquisition: Bool = PostgresPoolConfiguration.debugBuild
     ) {
         self.connection = connection
         self.maxConnections = max(1, maxConnections)
@@ -36,6 +40,7 @@ public struct PostgresPoolConfiguration: Sendable {
         self.maintenanceInterval = maintenanceInterval
         self.idleTimeout = idleTimeout
         self.detectNestedAcquisition = detectNestedAcquisition
+        self.maxWaiters = max(0, maxWaiters)
     }
 
     /// True in debug builds.
@@ -70,6 +75,8 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
     private let shards: [PoolShard]
     private let reactors: [Reactor]
     private let nextShard = Atomic<Int>(0)
+    /// Callers waiting for a connection right now (bounded by `maxWaiters`).
+    private let waiters = Atomic<Int>(0)
     private let metrics: PoolMetrics
 
     public init(configuration: PostgresPoolConfiguration, logger: Logger, metricsLabel: String = "db_pool") {
@@ -123,10 +130,44 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
     /// The pools whose connection the current task holds (inside `withConnection`).
     @TaskLocal static var held: [ObjectIdentifier] = []
 
+    /// The transaction the current task shares with everything it does on one pool
+    /// (`withSharedTransaction`).
+    struct SharedTransaction: Sendable {
+        let pool: ObjectIdentifier
+        let connection: PostgresConnection
+        /// Savepoints open inside it.
+        let depth: Int
+    }
+    @TaskLocal static var shared: SharedTransaction?
+
+    private var sharedHere: SharedTransaction? {
+        guard let shared = Self.shared, shared.pool == ObjectIdentifier(self) else { return nil }
+        return shared
+    }
+
+    /// Runs `body` in one transaction that everything the current task does on this pool joins
+    /// until `body` returns: `withConnection` lends the transaction's connection, `query` runs in
+    /// it, and `withTransaction` becomes a savepoint inside it (its failure rolls back its own
+    /// work; the error still reaches `body`). So work made of several use cases, and whatever is
+    /// written about it (an idempotent request's stored response), commits as one or not at all.
+    /// The task must not use the pool from concurrent child tasks meanwhile (one connection).
+    public func withSharedTransaction<T>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        if sharedHere != nil { return try await withTransaction(body) }
+        return try await withConnection { connection in
+            try await connection.withTransaction { tx in
+                try await Self.$shared.withValue(SharedTransaction(pool: ObjectIdentifier(self), connection: connection, depth: 0)) {
+                    try await body(tx)
+                }
+            }
+        }
+    }
+
     /// Lends a connection to `body` and takes it back afterwards (discarding it if `body` left
     /// it unusable). Inside `body` the task holds the connection: asking this pool for another
-    /// one is `PoolError.nestedAcquisition` where detection is on.
+    /// one is `PoolError.nestedAcquisition` where detection is on. Inside a shared transaction
+    /// it lends that transaction's connection.
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        if let shared = sharedHere { return try await body(shared.connection) }
         let connection = try await acquire()
         do {
             let value: T
@@ -145,11 +186,14 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
 
     /// One transaction on one pooled connection; see `PostgresConnection.withTransaction`.
     /// With `maxAttempts > 1` the whole transaction is retried after a serialization failure or
-    /// a deadlock (the body must then have no effects outside the database).
+    /// a deadlock (the body must then have no effects outside the database). Inside a shared
+    /// transaction it is a savepoint of that transaction (isolation, read-only and retries are
+    /// the shared transaction's).
     public func withTransaction<T>(
         isolation: PostgresIsolationLevel = .readCommitted, readOnly: Bool = false, maxAttempts: Int = 1,
         _ body: (PostgresTransaction) async throws -> T
     ) async throws -> T {
+        if let shared = sharedHere { return try await savepoint(in: shared, body) }
         var attempt = 1
         while true {
             do {
@@ -160,6 +204,24 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
                 attempt += 1
                 logger.debug("retrying transaction", metadata: ["sqlstate": "\(error.code)", "attempt": "\(attempt)"])
             }
+        }
+    }
+
+    private func savepoint<T>(in shared: SharedTransaction, _ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        let depth = shared.depth + 1
+        // The name is a constant of this code (crm_sp_<depth>), never input.
+        let name = "crm_sp_\(depth)"
+        let connection = shared.connection
+        try await connection.executeScript("SAVEPOINT \(name)")
+        do {
+            let value = try await Self.$shared.withValue(
+                SharedTransaction(pool: shared.pool, connection: connection, depth: depth)
+            ) { try await body(PostgresTransaction(connection: connection)) }
+            try await connection.executeScript("RELEASE SAVEPOINT \(name)")
+            return value
+        } catch {
+            if !connection.isClosed { _ = try? await connection.executeScript("ROLLBACK TO SAVEPOINT \(name)") }
+            throw error
         }
     }
 
@@ -212,6 +274,14 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
                     metrics.acquireTimeouts.increment()
                     throw PoolError.acquireTimeout(configuration.acquireTimeout)
                 }
+                // A bounded queue: past `maxWaiters` a caller is turned away at once (a 503 with
+                // Retry-After upstream) instead of queueing without bound behind a slow database.
+                guard waiters.add(1, ordering: .relaxed).newValue <= configuration.maxWaiters else {
+                    waiters.subtract(1, ordering: .relaxed)
+                    metrics.rejections.increment()
+                    throw PoolError.overloaded(waiting: configuration.maxWaiters)
+                }
+                defer { waiters.subtract(1, ordering: .relaxed) }
                 metrics.waiting.increment()
                 defer { metrics.waiting.decrement() }
                 do {
@@ -586,6 +656,8 @@ struct PoolMetrics: Sendable {
     let idle: Gauge
     let waiting: Meter
     let acquireTimeouts: Counter
+    /// Callers turned away because the wait queue was full.
+    let rejections: Counter
     let connectFailures: Counter
     let acquireDuration: Metrics.Timer
 
@@ -594,6 +666,7 @@ struct PoolMetrics: Sendable {
         idle = Gauge(label: "\(label)_connections", dimensions: [("state", "idle")])
         waiting = Meter(label: "\(label)_waiting")
         acquireTimeouts = Counter(label: "\(label)_acquire_timeouts_total")
+        rejections = Counter(label: "\(label)_rejections_total")
         connectFailures = Counter(label: "\(label)_connect_failures_total")
         acquireDuration = Metrics.Timer(label: "\(label)_acquire_duration_seconds")
         Gauge(label: "\(label)_max_connections").record(maxConnections)

@@ -17,6 +17,13 @@ public struct PostgresTransaction: PostgresQueryable {
         try await connection.query(query, timeout: timeout)
     }
 
+    /// Ends this transaction (the server rolls it back and closes the session) if it sits idle
+    /// longer than `timeout` between statements: a client that died or hung mid-transaction
+    /// releases its locks after this long at most.
+    public func setIdleInTransactionTimeout(_ timeout: Duration) async throws {
+        try await execute("SELECT set_config('idle_in_transaction_session_timeout', \(String(timeout.milliseconds)), true)")
+    }
+
     /// Sets `statement_timeout` for the rest of this transaction (a bound `set_config`, not
     /// spliced SQL).
     public func setStatementTimeout(_ timeout: Duration) async throws {
