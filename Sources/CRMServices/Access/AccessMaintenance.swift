@@ -3,8 +3,10 @@ public import PostgresClient
 public import ServiceLifecycle
 
 /// Keeps the key cache honest and key usage recorded, as a ServiceLifecycle service:
-/// a revocation announced on `crm_api_keys` (by any process) drops the cached keys at once, and
-/// "last used" times are written in batches every `flushInterval` and at shutdown.
+/// a revocation or a staff member's deactivation announced on `crm_api_keys` (by any process)
+/// drops the cached keys at once; so does the listener's reconnection (what was announced while
+/// it was away is lost, so everything is read again); "last used" times are written in batches
+/// every `flushInterval` and at shutdown.
 public struct AccessMaintenance: Service {
     let access: AccessService
     let listener: PostgresListener
@@ -25,7 +27,10 @@ public struct AccessMaintenance: Service {
         try? await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in revocations { access.invalidateKeys() }
+                    for await notification in revocations {
+                        access.invalidateKeys()
+                        if notification.resynchronise { access.invalidateDealers() }
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
