@@ -17,10 +17,15 @@ public struct ServiceConfiguration: Sendable {
     public var poolSize: Int
     public var poolMinimum: Int
     public var acquireTimeout: Duration
+    /// At most this many requests wait for a connection; more get a 503 at once.
+    public var poolMaxWaiters: Int
     public var statementTimeout: Duration?
     public var connectTimeout: Duration
     public var ioMode: PostgresIOMode
     public var maxBodyBytes: Int
+    /// How long an idempotent request's transaction may sit idle before the database ends it and
+    /// frees its key.
+    public var idempotencyLease: Duration
     public var shutdownTimeout: Duration
     /// Queue name -> jobs run at once, for `crm work` and `crm serve --with-worker`.
     public var workerQueues: [String: Int]
@@ -47,10 +52,12 @@ public struct ServiceConfiguration: Sendable {
         ("DB_POOL_SIZE", "10", "maximum PostgreSQL connections of the process (1-500)"),
         ("DB_POOL_MIN", "2", "connections kept open while idle (0-DB_POOL_SIZE)"),
         ("DB_ACQUIRE_TIMEOUT_MS", "5000", "how long a request waits for a free connection before a 503"),
+        ("DB_POOL_MAX_WAITERS", "200", "at most this many requests wait for a connection; the next gets a 503 with Retry-After at once"),
         ("DB_STATEMENT_TIMEOUT_MS", "30000", "server-side statement_timeout of every session (0 = none)"),
         ("DB_CONNECT_TIMEOUT_S", "5", "libpq connect_timeout"),
         ("DB_IO_MODE", "reactor", "reactor (non-blocking libpq on one epoll thread) or threads (blocking libpq on a thread pool)"),
         ("MAX_BODY_BYTES", "1048576", "largest accepted request body; larger ones get 413 before being read"),
+        ("IDEMPOTENCY_LEASE_S", "10", "an Idempotency-Key request whose client or process went silent frees its key after this long"),
         ("SHUTDOWN_TIMEOUT_S", "30", "on SIGTERM/SIGINT, how long in-flight work may take before it is cancelled"),
         ("WORKER_QUEUES", "default=10", "queues a worker runs and how many of each queue's jobs at once: name=N,name=N"),
         ("WORKER_WAKEUP", "listen", "listen (LISTEN/NOTIFY, polling as a fallback) or poll (polling only, for PgBouncer in transaction mode)"),
@@ -72,11 +79,13 @@ public struct ServiceConfiguration: Sendable {
         poolSize = try reader.integer("DB_POOL_SIZE", in: 1...500)
         poolMinimum = try reader.integer("DB_POOL_MIN", in: 0...poolSize)
         acquireTimeout = .milliseconds(try reader.integer("DB_ACQUIRE_TIMEOUT_MS", in: 1...600_000))
+        poolMaxWaiters = try reader.integer("DB_POOL_MAX_WAITERS", in: 0...100_000)
         let statement = try reader.integer("DB_STATEMENT_TIMEOUT_MS", in: 0...86_400_000)
         statementTimeout = statement == 0 ? nil : .milliseconds(statement)
         connectTimeout = .seconds(try reader.integer("DB_CONNECT_TIMEOUT_S", in: 1...300))
         ioMode = try reader.choice("DB_IO_MODE", PostgresIOMode.self)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", in: 1024...1_073_741_824)
+        idempotencyLease = .seconds(try reader.integer("IDEMPOTENCY_LEASE_S", in: 1...3600))
         shutdownTimeout = .seconds(try reader.integer("SHUTDOWN_TIMEOUT_S", in: 1...3600))
         workerQueues = try reader.queues("WORKER_QUEUES")
         workerWakeup = try reader.choice("WORKER_WAKEUP", WorkerWakeup.self)
@@ -87,10 +96,10 @@ public struct ServiceConfiguration: Sendable {
         discardedJobRetention = .seconds(3600 * (try reader.integer("JOB_DISCARDED_RETENTION_HOURS", in: 1...87_600)))
     }
 
-    /// The worker settings these variables describe.
     /// What the HTTP layer is configured with.
     public var httpSettings: HTTPSettings { HTTPSettings(accessLogLevel: accessLogLevel, maxBodyBytes: maxBodyBytes) }
 
+    /// The worker settings these variables describe.
     public func workerConfiguration(id: String = WorkerConfiguration.defaultID()) -> WorkerConfiguration {
         var worker = WorkerConfiguration(queues: workerQueues, id: id)
         worker.wakeup = workerWakeup
@@ -106,7 +115,7 @@ public struct ServiceConfiguration: Sendable {
             connection: PostgresConnectionConfiguration(
                 url: databaseURL, applicationName: applicationName, connectTimeout: connectTimeout,
                 statementTimeout: statementTimeout, ioMode: ioMode),
-            maxConnections: poolSize, minConnections: poolMinimum, acquireTimeout: acquireTimeout)
+            maxConnections: poolSize, minConnections: poolMinimum, acquireTimeout: acquireTimeout, maxWaiters: poolMaxWaiters)
     }
 }
 

@@ -45,7 +45,7 @@ public struct DomainModule: Sendable {
     }
 
     /// Every domain of the service, in the order the permission matrix lists them.
-    public static let all: [DomainModule] = [.access, .customers, .vehicles, .jobs, .leads, .complaints]
+    public static let all: [DomainModule] = [.access, .customers, .vehicles, .jobs, .leads, .complaints, .idempotency]
 }
 
 /// What every domain service is built from: the pool, the job queue, access (tenancy, dealers)

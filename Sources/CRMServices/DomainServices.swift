@@ -28,7 +28,8 @@ public struct DomainServices: Sendable {
     public let idempotency: IdempotencyService
 
     public init(
-        pool: PostgresPool, logger: Logger, clock: any BusinessClock = SystemClock(), modules: [DomainModule] = DomainModule.all
+        pool: PostgresPool, logger: Logger, clock: any BusinessClock = SystemClock(), modules: [DomainModule] = DomainModule.all,
+        idempotencyLease: Duration = .seconds(10)
     ) {
         self.clock = clock
         self.modules = modules
@@ -48,7 +49,7 @@ public struct DomainServices: Sendable {
         suppression = MarketingSuppression(kit: kit)
         customer360 = Customer360Service(kit, sections: modules.compactMap { $0.customer360?(kit) })
         cursors = CursorCodec(pool: pool)
-        idempotency = IdempotencyService(pool: pool)
+        idempotency = IdempotencyService(pool: pool, lease: idempotencyLease)
     }
 
     /// A call context for a caller of the HTTP API (or the command line) at this process's clock.

@@ -19,7 +19,7 @@ struct Groups: AsyncParsableCommand {
             let logger = Bootstrap.logger(configuration)
             let pool = Bootstrap.commandPool(configuration, logger: logger, name: "groups")
             defer { pool.shutdownNow() }
-            let group = try await Bootstrap.services(pool: pool, logger: logger).access.createGroup(name: name)
+            let group = try await Bootstrap.services(pool: pool, logger: logger, configuration: configuration).access.createGroup(name: name)
             print(group.id.uuidString.lowercased())
         }
     }
@@ -44,7 +44,7 @@ struct Dealers: AsyncParsableCommand {
             let pool = Bootstrap.commandPool(configuration, logger: logger, name: "dealers")
             defer { pool.shutdownNow() }
             let fields = DealerFields(name: name, brands: brand, region: region, timeZone: timeZone, settings: DealerSettings())
-            let dealer = try await Bootstrap.services(pool: pool, logger: logger).access.createDealer(
+            let dealer = try await Bootstrap.services(pool: pool, logger: logger, configuration: configuration).access.createDealer(
                 fields, groupID: groupID, by: nil)
             print(dealer.id.uuidString.lowercased())
         }
@@ -74,7 +74,7 @@ struct Keys: AsyncParsableCommand {
             let logger = Bootstrap.logger(configuration)
             let pool = Bootstrap.commandPool(configuration, logger: logger, name: "keys")
             defer { pool.shutdownNow() }
-            let access = Bootstrap.services(pool: pool, logger: logger).access
+            let access = Bootstrap.services(pool: pool, logger: logger, configuration: configuration).access
             let role = Role(rawValue: role) ?? .readonly
             let groupID: UUID
             var dealerID: UUID?

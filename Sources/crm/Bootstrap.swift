@@ -31,8 +31,8 @@ enum Bootstrap {
     }
 
     /// The domain services with every contributed customer-360 section.
-    static func services(pool: PostgresPool, logger: Logger) -> DomainServices {
-        DomainServices(pool: pool, logger: logger)
+    static func services(pool: PostgresPool, logger: Logger, configuration: ServiceConfiguration) -> DomainServices {
+        DomainServices(pool: pool, logger: logger, idempotencyLease: configuration.idempotencyLease)
     }
 
     /// The LISTEN connection shared by key revocations and job wake-ups.

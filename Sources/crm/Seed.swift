@@ -31,7 +31,7 @@ struct Seed: AsyncParsableCommand {
             print("demo data already present")
             return
         }
-        let services = Bootstrap.services(pool: pool, logger: logger)
+        let services = Bootstrap.services(pool: pool, logger: logger, configuration: configuration)
         var generator = SeededGenerator(seed: 20261123)
         let group = try await services.access.createGroup(name: Self.demoGroupName)
         let dealers = [

@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
             let report = try await pool.withConnection { try await migrator.migrate(on: $0) }
             logger.info("schema is current", metadata: ["schema_version": "\(report.currentVersion)", "applied": "\(report.applied.count)"])
         }
-        let services = Bootstrap.services(pool: pool, logger: logger)
+        let services = Bootstrap.services(pool: pool, logger: logger, configuration: configuration)
         let listener = Bootstrap.listener(configuration, pool: pool, logger: logger)
         let dependencies = AppDependencies(pool: pool, migrator: migrator, services: services, logger: logger)
         let app = try buildApplication(configuration: configuration, dependencies: dependencies)

@@ -21,7 +21,7 @@ struct Work: AsyncParsableCommand {
         let logger = Bootstrap.logger(configuration)
         let migrator = try Bootstrap.migrator(logger: logger)
         let pool = PostgresPool(configuration: configuration.poolConfiguration(applicationName: "crm-work"), logger: logger)
-        let services = Bootstrap.services(pool: pool, logger: logger)
+        let services = Bootstrap.services(pool: pool, logger: logger, configuration: configuration)
         let dependencies = AppDependencies(pool: pool, migrator: migrator, services: services, logger: logger)
         let listener = Bootstrap.listener(configuration, pool: pool, logger: logger)
         let worker = buildWorker(configuration: configuration, dependencies: dependencies, listener: listener)

@@ -12,11 +12,12 @@ extension HTTPField.Name {
 }
 
 /// `Idempotency-Key` on POST: the first request with a key runs and, if it succeeds (2xx), its
-/// response is stored for 24 hours; a retry with the same key and the same body gets that
-/// response again (with `Idempotent-Replayed: true`) and changes nothing; the same key with
-/// another body is a 422; a retry while the first is still running is a 409. A request that
-/// fails releases its key: a failure has no effects, so retrying it is safe. Keys are scoped to
-/// the calling API key.
+/// response is stored for 24 hours in the same transaction as everything the request wrote
+/// (`IdempotencyService`); a retry with the same key and the same body gets that response again
+/// (with `Idempotent-Replayed: true`) and changes nothing; the same key with another body is a
+/// 422; a retry while the first attempt is still running is a 409 with `Retry-After`. A request
+/// that fails commits nothing and frees its key; one that dies frees it when the database ends
+/// its transaction. Keys are scoped to the calling API key.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = CRMRequestContext
     let idempotency: IdempotencyService
@@ -35,9 +36,24 @@ struct IdempotencyMiddleware: RouterMiddleware {
             throw Problem.unprocessable(field: "Idempotency-Key", "must be 1 to 255 printable ASCII characters")
         }
         let hash = Self.requestHash(method: request.method.rawValue, path: request.uri.path, body: RequestScope.now.body)
-        let claimed = IdempotencyService.Key(principal: principal, value: key)
-
-        switch try await idempotency.claim(claimed, requestHash: hash) {
+        let outcome = try await idempotency.perform(IdempotencyService.Key(principal: principal, value: key), requestHash: hash) {
+            () async throws -> (result: Response, keep: StoredResponse?) in
+            let response = try await next(request, context)
+            guard (200..<300).contains(response.status.code) else { return (response, nil) }
+            // A single buffer by now (`ResponseFinishingMiddleware`).
+            let collector = CollectingWriter()
+            try await response.body.write(collector)
+            var headers: [String: String] = [:]
+            for name in Self.replayedHeaders {
+                if let value = response.headers[name] { headers[name.canonicalName] = value }
+            }
+            var replayable = response
+            replayable.body = .init(byteBuffer: ByteBuffer(bytes: collector.sink.bytes))
+            return (replayable, StoredResponse(status: response.status.code, headers: headers, body: collector.sink.bytes))
+        }
+        switch outcome {
+        case .performed(let response):
+            return response
         case .replay(let stored):
             var headers = HTTPFields()
             for (name, value) in stored.headers {
@@ -48,37 +64,15 @@ struct IdempotencyMiddleware: RouterMiddleware {
                 status: HTTPResponse.Status(code: stored.status), headers: headers,
                 body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
         case .inProgress:
-            throw Problem.conflict(
-                "A request with this Idempotency-Key is still being processed; retry later.", slug: "idempotency-in-progress")
+            var problem = Problem.conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly with the same key.",
+                slug: "idempotency-in-progress")
+            problem.headers[.retryAfter] = "1"
+            throw problem
         case .mismatch:
             throw Problem.unprocessable(
                 field: "Idempotency-Key", "was already used with a different request; use a new key for a new request")
-        case .claimed:
-            break
         }
-        let response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            try? await idempotency.release(claimed)
-            throw error
-        }
-        guard (200..<300).contains(response.status.code) else {
-            try? await idempotency.release(claimed)
-            return response
-        }
-        // A single buffer by now (`ResponseFinishingMiddleware`).
-        let collector = CollectingWriter()
-        try await response.body.write(collector)
-        var headers: [String: String] = [:]
-        for name in Self.replayedHeaders {
-            if let value = response.headers[name] { headers[name.canonicalName] = value }
-        }
-        try await idempotency.complete(
-            claimed, response: StoredResponse(status: response.status.code, headers: headers, body: collector.sink.bytes))
-        var replayable = response
-        replayable.body = .init(byteBuffer: ByteBuffer(bytes: collector.sink.bytes))
-        return replayable
     }
 }
 

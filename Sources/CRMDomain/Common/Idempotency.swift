@@ -10,15 +10,3 @@ public struct StoredResponse: Sendable, Equatable {
         self.body = body
     }
 }
-
-/// What claiming an `Idempotency-Key` found.
-public enum IdempotencyClaim: Sendable, Equatable {
-    /// First use: the caller runs the request and then completes (or releases) the key.
-    case claimed
-    /// Same key, same request, finished: replay this.
-    case replay(StoredResponse)
-    /// Same key, same request, still running (or its process died mid-way).
-    case inProgress
-    /// Same key, another request.
-    case mismatch
-}
