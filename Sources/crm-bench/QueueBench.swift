@@ -7,10 +7,37 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// The job kinds of the queue benchmark and of the worker process the queue tests kill:
-/// `bench.noop` returns at once; `bench.sleep` sleeps `{"ms": n}` milliseconds.
+/// The job kinds of the queue benchmark and of the worker processes the queue tests and the
+/// fault suite kill: `bench.noop` returns at once; `bench.sleep` sleeps `{"ms": n}` milliseconds;
+/// `bench.effect` writes one row per job into `fault_effects` (idempotently, counting reruns);
+/// `bench.tick` is the periodic job of `queue-worker --tick-seconds`, one row per period into
+/// `fault_ticks`.
 enum BenchKinds {
     struct Sleep: Codable { var ms: Int }
+    struct Tick: Codable { var period: Int64 }
+
+    /// The fault suite's kinds, whose effects it counts (tables created by scripts/faults).
+    static func effects(pool: PostgresPool) -> [JobKind] {
+        [
+            JobKind(name: "bench.effect") { context in
+                try await pool.execute(
+                    """
+                    INSERT INTO fault_effects (job_id) VALUES (\(context.id))
+                    ON CONFLICT (job_id) DO UPDATE SET runs = fault_effects.runs + 1
+                    """)
+                return .completed
+            },
+            JobKind(name: "bench.tick") { context in
+                let tick = try context.arguments(Tick.self)
+                try await pool.execute(
+                    """
+                    INSERT INTO fault_ticks (period) VALUES (\(tick.period))
+                    ON CONFLICT (period) DO UPDATE SET runs = fault_ticks.runs + 1
+                    """)
+                return .completed
+            },
+        ]
+    }
 
     static func registry(onRun: @escaping @Sendable () -> Void = {}) -> JobRegistry {
         var registry = JobRegistry()
@@ -200,6 +227,8 @@ struct QueueWorkerCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at once.") var concurrency = 10
     @Option(help: "Lease in seconds.") var leaseSeconds = 30
     @Option(help: "Graceful shutdown grace in seconds.") var graceSeconds = 10
+    @Flag(help: "Also run the fault suite's kinds (bench.effect, bench.tick).") var effects = false
+    @Option(help: "Enqueue bench.tick every this many seconds (0: never).") var tickSeconds = 0
 
     func run() async throws {
         let pool = BenchKinds.pool(url: url, connections: 4)
@@ -208,8 +237,19 @@ struct QueueWorkerCommand: AsyncParsableCommand {
         var configuration = WorkerConfiguration(queues: ["default": concurrency], id: id)
         configuration.lease = .seconds(leaseSeconds)
         configuration.shutdownGrace = .seconds(graceSeconds)
+        var registry = BenchKinds.registry()
+        if effects { for kind in BenchKinds.effects(pool: pool) { registry.register(kind) } }
+        if tickSeconds > 0 {
+            configuration.periodic = [
+                PeriodicJob(
+                    name: "bench.tick", recurrence: .every(.seconds(tickSeconds)), maxCatchUp: 10_000,
+                    makeJob: { period, _ in
+                        try JobRequest(kind: "bench.tick", arguments: BenchKinds.Tick(period: Int64(period.timeIntervalSince1970)))
+                    })
+            ]
+        }
         let worker = JobWorker(
-            pool: pool, queue: JobQueue(pool: pool, logger: BenchKinds.logger), registry: BenchKinds.registry(),
+            pool: pool, queue: JobQueue(pool: pool, logger: BenchKinds.logger), registry: registry,
             listener: listener, configuration: configuration, logger: BenchKinds.logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
