@@ -91,7 +91,16 @@ struct ResilienceTests {
                 var again = try await firstNotification(
                     &iterator, listener: listener,
                     sending: { try await pool.notify(channel: "after_restart", payload: "after") }, within: .seconds(15))
-                while again?.payload == "before" { again = await iterator.next() }
+                // Before it: what was sent before the restart, and the notice to re-read state
+                // (what was sent while it was away is lost to it).
+                var resynchronised = false
+                while let notice = again, notice.payload == "before" || notice.resynchronise {
+                    resynchronised = resynchronised || notice.resynchronise
+                    again = try await firstNotification(
+                        &iterator, listener: listener,
+                        sending: { try await pool.notify(channel: "after_restart", payload: "after") }, within: .seconds(15))
+                }
+                #expect(resynchronised)
                 #expect(again?.payload == "after")
                 #expect(listener.reconnects >= 1)
             }
