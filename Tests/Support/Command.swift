@@ -27,12 +27,15 @@ public func runCommand(_ arguments: [String]) async throws -> Int32 {
     }
 }
 
-/// Runs a program with extra environment variables and returns its status and standard output
-/// (standard error is inherited).
+/// Runs a program with extra environment variables and returns its status, standard output and
+/// standard error (kept in a temporary file, so that a failure can say why).
 public func runCapturing(_ arguments: [String], environment extra: [String: String] = [:]) async throws
-    -> (status: Int32, output: String)
+    -> (status: Int32, output: String, errors: String)
 {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
+    let errorsPath = FileManager.default.temporaryDirectory
+        .appendingPathComponent("crm-test-stderr-\(UUID().uuidString)").path
+    defer { unlink(errorsPath) }
+    let (status, output) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
         let thread = Thread {
             var pipeFDs: [Int32] = [0, 0]
             guard pipe(&pipeFDs) == 0 else {
@@ -43,6 +46,7 @@ public func runCapturing(_ arguments: [String], environment extra: [String: Stri
             posix_spawn_file_actions_init(&actions)
             posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
             posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+            posix_spawn_file_actions_addopen(&actions, 2, errorsPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             defer { posix_spawn_file_actions_destroy(&actions) }
             let (argv, envp) = spawnArguments(arguments, environment: extra)
             defer {
@@ -75,6 +79,8 @@ public func runCapturing(_ arguments: [String], environment extra: [String: Stri
         }
         thread.start()
     }
+    let errors = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
+    return (status, output, errors)
 }
 
 /// The package's built executables (`crm`, `crm-bench`), next to the test binary.
@@ -90,9 +96,11 @@ public enum BuiltProducts {
 
     /// Runs `crm` against a database and returns its trimmed standard output.
     public static func crm(_ arguments: [String], databaseURL: String) async throws -> String {
-        let (status, output) = try await runCapturing(
+        let (status, output, errors) = try await runCapturing(
             [crm] + arguments, environment: ["DATABASE_URL": databaseURL, "LOG_LEVEL": "error"])
-        guard status == 0 else { throw CommandError.failed(["crm"] + arguments, status) }
+        guard status == 0 else {
+            throw CommandError.exited(["crm"] + arguments, status, errors: String(errors.suffix(2000)))
+        }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
@@ -100,6 +108,8 @@ public enum BuiltProducts {
 public enum CommandError: Error {
     case spawnFailed(String, Int32)
     case failed([String], Int32)
+    /// A captured command's failure with the end of what it wrote to standard error.
+    case exited([String], Int32, errors: String)
 }
 
 /// Runs a program and throws unless it exits with 0.

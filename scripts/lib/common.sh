@@ -106,7 +106,7 @@ pg_start() {
 # dealer-crm private cluster
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
-max_connections = 200
+max_connections = 400
 shared_buffers = 256MB
 fsync = $fsync
 synchronous_commit = $fsync
