@@ -45,7 +45,7 @@ public struct DomainModule: Sendable {
     }
 
     /// Every domain of the service, in the order the permission matrix lists them.
-    public static let all: [DomainModule] = [.access, .customers, .vehicles, .jobs, .leads, .complaints, .idempotency]
+    public static let all: [DomainModule] = [.access, .customers, .vehicles, .jobs, .leads, .complaints, .reminders, .idempotency]
 }
 
 /// What every domain service is built from: the pool, the job queue, access (tenancy, dealers)
@@ -73,6 +73,8 @@ public enum Customer360Section: Sendable {
     case leads([LeadView])
     /// The customer's complaints, newest first (the open ones stop marketing to him).
     case complaints([ComplaintView])
+    /// His latest service visits and, when the caller may read them, reminders.
+    case service(visits: [ServiceVisit], reminders: [Reminder]?)
 }
 
 /// What a domain wipes when a customer is erased: the words that are his (descriptions, notes,

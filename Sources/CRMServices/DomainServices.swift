@@ -22,6 +22,9 @@ public struct DomainServices: Sendable {
     public let callbacks: CallbackService
     /// "May this customer receive marketing now, and if not, why?"
     public let suppression: MarketingSuppression
+    public let serviceVisits: ServiceVisitService
+    public let reminders: ReminderService
+    public let callTasks: CallTaskService
     /// Signs and reads the list cursors clients get.
     public let cursors: CursorCodec
     /// Stored responses for `Idempotency-Key` replays.
@@ -47,6 +50,9 @@ public struct DomainServices: Sendable {
         leads = LeadService(kit, customers: customers, vehicles: vehicles, callbacks: callbacks)
         complaints = ComplaintService(kit, callbacks: callbacks)
         suppression = MarketingSuppression(kit: kit)
+        serviceVisits = ServiceVisitService(kit, callbacks: callbacks)
+        reminders = ReminderService(kit, logger: logger)
+        callTasks = CallTaskService(kit)
         customer360 = Customer360Service(kit, sections: modules.compactMap { $0.customer360?(kit) })
         cursors = CursorCodec(pool: pool)
         idempotency = IdempotencyService(pool: pool, lease: idempotencyLease)

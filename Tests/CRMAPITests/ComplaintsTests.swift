@@ -451,6 +451,10 @@ struct ComplaintsTests {
             let desk = try await ComplaintDesk.make(app)
             let customer = try await desk.customer(app, 9)
             let admin = app.api(desk.tenants.keyA)
+            // Without a consent on any channel he may not be marketed to; with one he may.
+            let unconsented = try await admin.getCustomerMarketingStatus(path: .init(customerId: customer.id)).ok.body.json
+            #expect(unconsented.mayMarket == false && unconsented.reasons.map(\.code) == [.noConsent])
+            _ = try await admin.changeConsent(path: .init(customerId: customer.id), body: .json(.init(channel: .wechat, status: .granted, source: .wechat)))
             #expect(try await admin.getCustomerMarketingStatus(path: .init(customerId: customer.id)).ok.body.json.mayMarket == true)
             let complaint = try await desk.complaint(app, customer: customer.id)
             let status = try await admin.getCustomerMarketingStatus(path: .init(customerId: customer.id)).ok.body.json

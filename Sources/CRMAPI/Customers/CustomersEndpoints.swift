@@ -137,6 +137,9 @@ enum Customer360Sections {
             switch section {
             case .leads(let views): rendered.leads = try views.map(Components.Schemas.Lead.init)
             case .complaints(let views): rendered.complaints = try views.map(Components.Schemas.Complaint.init)
+            case .service(let visits, let reminders):
+                rendered.serviceVisits = try visits.map { try Components.Schemas.ServiceVisit($0) }
+                rendered.reminders = try reminders?.map(Components.Schemas.Reminder.init)
             }
         }
         return rendered

@@ -12,7 +12,7 @@ extension Components.Schemas.Dealer {
             timeZone: f.timeZone,
             settings: .init(
                 leadFollowUpDays: f.settings.leadFollowUpDays, leadAssignment: try Input.convert(f.settings.leadAssignment),
-                complaints: try .init(f.settings.complaints)),
+                complaints: try .init(f.settings.complaints), reminders: try .init(f.settings.reminders)),
             createdAt: dealer.createdAt, updatedAt: dealer.updatedAt, version: dealer.version)
     }
 }
@@ -42,10 +42,11 @@ struct DealerWritable: Codable {
         var leadFollowUpDays: Int?
         var leadAssignment: String?
         var complaints: ComplaintPolicy?
+        var reminders: ReminderPolicy?
         enum CodingKeys: String, CodingKey {
             case leadFollowUpDays = "lead_follow_up_days"
             case leadAssignment = "lead_assignment"
-            case complaints
+            case complaints, reminders
         }
     }
     var name: String
@@ -66,7 +67,7 @@ struct DealerWritable: Codable {
         timeZone = f.timeZone
         settings = Settings(
             leadFollowUpDays: f.settings.leadFollowUpDays, leadAssignment: f.settings.leadAssignment.rawValue,
-            complaints: f.settings.complaints)
+            complaints: f.settings.complaints, reminders: f.settings.reminders)
     }
 
     init(_ input: Components.Schemas.DealerInput) throws {
@@ -77,7 +78,7 @@ struct DealerWritable: Codable {
         settings = try input.settings.map {
             Settings(
                 leadFollowUpDays: $0.leadFollowUpDays, leadAssignment: $0.leadAssignment?.rawValue,
-                complaints: try $0.complaints.map(ComplaintPolicy.init))
+                complaints: try $0.complaints.map(ComplaintPolicy.init), reminders: try $0.reminders.map(ReminderPolicy.init))
         }
     }
 
@@ -95,7 +96,7 @@ struct DealerWritable: Codable {
                 name: name, brands: brands ?? [], region: region, timeZone: timeZone ?? DealerFields.defaultTimeZone,
                 settings: DealerSettings(
                     leadFollowUpDays: settings?.leadFollowUpDays ?? defaults.leadFollowUpDays, leadAssignment: assignment,
-                    complaints: settings?.complaints ?? defaults.complaints))
+                    complaints: settings?.complaints ?? defaults.complaints, reminders: settings?.reminders ?? defaults.reminders))
         }
     }
 }

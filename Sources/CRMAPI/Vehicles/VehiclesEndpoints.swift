@@ -10,8 +10,10 @@ extension Components.Schemas.Vehicle {
         self.init(
             id: Output.id(vehicle.id), dealerId: Output.id(vehicle.dealerID), vin: f.vin, plate: f.plate, brand: f.brand,
             series: f.series, model: f.model, modelYear: f.modelYear, colour: f.colour,
-            deliveryDate: f.deliveryDate?.description, warrantyEnd: f.warrantyEnd?.description, openRecall: f.openRecall,
-            createdAt: vehicle.createdAt, updatedAt: vehicle.updatedAt, version: vehicle.version)
+            deliveryDate: f.deliveryDate?.description, warrantyEnd: f.warrantyEnd?.description,
+            insuranceExpiry: f.insuranceExpiry?.description, inspectionDue: f.inspectionDue?.description, openRecall: f.openRecall,
+            recallOpenedOn: vehicle.recallOpenedOn?.description, createdAt: vehicle.createdAt, updatedAt: vehicle.updatedAt,
+            version: vehicle.version)
     }
 }
 
@@ -42,6 +44,8 @@ struct VehicleWritable: Codable {
     var colour: String?
     var deliveryDate: String?
     var warrantyEnd: String?
+    var insuranceExpiry: String?
+    var inspectionDue: String?
     var openRecall: Bool?
 
     enum CodingKeys: String, CodingKey {
@@ -49,6 +53,8 @@ struct VehicleWritable: Codable {
         case modelYear = "model_year"
         case deliveryDate = "delivery_date"
         case warrantyEnd = "warranty_end"
+        case insuranceExpiry = "insurance_expiry"
+        case inspectionDue = "inspection_due"
         case openRecall = "open_recall"
     }
 
@@ -62,6 +68,8 @@ struct VehicleWritable: Codable {
         colour = f.colour
         deliveryDate = f.deliveryDate?.description
         warrantyEnd = f.warrantyEnd?.description
+        insuranceExpiry = f.insuranceExpiry?.description
+        inspectionDue = f.inspectionDue?.description
         openRecall = f.openRecall
     }
 
@@ -75,6 +83,8 @@ struct VehicleWritable: Codable {
         colour = input.colour
         deliveryDate = input.deliveryDate
         warrantyEnd = input.warrantyEnd
+        insuranceExpiry = input.insuranceExpiry
+        inspectionDue = input.inspectionDue
         openRecall = input.openRecall
     }
 
@@ -83,7 +93,9 @@ struct VehicleWritable: Codable {
             VehicleFields(
                 vin: vin, plate: plate, brand: brand, series: series, model: model, modelYear: modelYear, colour: colour,
                 deliveryDate: try Input.date(deliveryDate, field: "delivery_date"),
-                warrantyEnd: try Input.date(warrantyEnd, field: "warranty_end"), openRecall: openRecall ?? false)
+                warrantyEnd: try Input.date(warrantyEnd, field: "warranty_end"),
+                insuranceExpiry: try Input.date(insuranceExpiry, field: "insurance_expiry"),
+                inspectionDue: try Input.date(inspectionDue, field: "inspection_due"), openRecall: openRecall ?? false)
         }
     }
 }

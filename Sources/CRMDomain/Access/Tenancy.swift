@@ -38,22 +38,29 @@ public struct DealerSettings: Sendable, Equatable, Codable {
     public var leadAssignment: LeadAssignmentMode
     /// Complaint SLAs, the business calendar, satisfaction callbacks, survey integrity.
     public var complaints: ComplaintPolicy
+    /// Reminder lead times, the scan and send times, frequency cap, return window, control group.
+    public var reminders: ReminderPolicy
 
     public enum LeadAssignmentMode: String, Sendable, Equatable, Codable, CaseIterable {
         case manual
         case roundRobin = "round_robin"
     }
 
-    public init(leadFollowUpDays: Int = 3, leadAssignment: LeadAssignmentMode = .manual, complaints: ComplaintPolicy = ComplaintPolicy()) {
+    public init(
+        leadFollowUpDays: Int = 3, leadAssignment: LeadAssignmentMode = .manual, complaints: ComplaintPolicy = ComplaintPolicy(),
+        reminders: ReminderPolicy = ReminderPolicy()
+    ) {
         self.leadFollowUpDays = leadFollowUpDays
         self.leadAssignment = leadAssignment
         self.complaints = complaints
+        self.reminders = reminders
     }
 
     enum CodingKeys: String, CodingKey {
         case leadFollowUpDays = "lead_follow_up_days"
         case leadAssignment = "lead_assignment"
         case complaints
+        case reminders
     }
 
     /// Missing keys take their defaults, so settings stored before a new setting existed load.
@@ -63,6 +70,7 @@ public struct DealerSettings: Sendable, Equatable, Codable {
         leadFollowUpDays = try container.decodeIfPresent(Int.self, forKey: .leadFollowUpDays) ?? defaults.leadFollowUpDays
         leadAssignment = try container.decodeIfPresent(LeadAssignmentMode.self, forKey: .leadAssignment) ?? defaults.leadAssignment
         complaints = try container.decodeIfPresent(ComplaintPolicy.self, forKey: .complaints) ?? defaults.complaints
+        reminders = try container.decodeIfPresent(ReminderPolicy.self, forKey: .reminders) ?? defaults.reminders
     }
 
     public func validated() throws(ValidationErrors) -> DealerSettings {
@@ -70,6 +78,11 @@ public struct DealerSettings: Sendable, Equatable, Codable {
         if !(1...90).contains(leadFollowUpDays) { errors.add("settings.lead_follow_up_days", "must be between 1 and 90") }
         do {
             _ = try complaints.validated()
+        } catch {
+            errors.merge(error)
+        }
+        do {
+            _ = try reminders.validated()
         } catch {
             errors.merge(error)
         }

@@ -365,6 +365,13 @@ public enum CallbackRules {
         [(.deliveryDay1, deliveryDate.adding(days: 1)), (.deliveryDay3, deliveryDate.adding(days: 3))]
     }
 
+    /// The post-service callback of a visit closed on `closedOn`: D+1, or nil when its window
+    /// is already over on `today` (a DMS loading old visits schedules no callbacks for them).
+    public static func afterService(closedOn: LocalDate, windowDays: Int, today: LocalDate) -> LocalDate? {
+        let due = closedOn.adding(days: 1)
+        return due.adding(days: windowDays) > today ? due : nil
+    }
+
     /// What an attempt makes of the callback: reached with a survey, surveyed; refused, refused;
     /// otherwise still open until `maxAttempts` failed attempts, then unreachable.
     public static func record(_ outcome: CallOutcome, surveyed: Bool, on callback: Callback, maxAttempts: Int, now: Date) throws

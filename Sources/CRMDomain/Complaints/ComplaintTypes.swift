@@ -134,21 +134,3 @@ extension Permission {
     /// Define the questions of a dealer's satisfaction surveys.
     public static let surveysDefine = Permission("surveysDefine")
 }
-
-/// Why a customer may not receive marketing now. The one place that answers is
-/// `MarketingSuppression` in CRMServices; each reason names what stops it.
-public struct SuppressionReason: Sendable, Equatable, Codable {
-    public enum Code: String, Sendable, CaseIterable, Codable {
-        /// A complaint of his awaits handling.
-        case openComplaint = "open_complaint"
-    }
-
-    public var code: Code
-    /// The record behind it (the complaint's number).
-    public var detail: String
-
-    public init(_ code: Code, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-}

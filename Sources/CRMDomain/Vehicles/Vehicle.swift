@@ -11,12 +11,16 @@ public struct VehicleFields: Sendable, Equatable {
     public var colour: String?
     public var deliveryDate: LocalDate?
     public var warrantyEnd: LocalDate?
+    /// When the compulsory insurance runs out (the renewal reminder counts from it).
+    public var insuranceExpiry: LocalDate?
+    /// When the annual inspection (年检) is due.
+    public var inspectionDue: LocalDate?
     public var openRecall: Bool
 
     public init(
         vin: String, plate: String? = nil, brand: String, series: String? = nil, model: String? = nil,
         modelYear: Int? = nil, colour: String? = nil, deliveryDate: LocalDate? = nil, warrantyEnd: LocalDate? = nil,
-        openRecall: Bool = false
+        insuranceExpiry: LocalDate? = nil, inspectionDue: LocalDate? = nil, openRecall: Bool = false
     ) {
         self.vin = vin
         self.plate = plate
@@ -27,6 +31,8 @@ public struct VehicleFields: Sendable, Equatable {
         self.colour = colour
         self.deliveryDate = deliveryDate
         self.warrantyEnd = warrantyEnd
+        self.insuranceExpiry = insuranceExpiry
+        self.inspectionDue = inspectionDue
         self.openRecall = openRecall
     }
 
@@ -60,17 +66,33 @@ public struct Vehicle: Sendable, Equatable {
     public var id: UUID
     public var dealerID: UUID
     public var fields: VehicleFields
+    /// When the open recall began (nil without one): its notice is due then.
+    public var recallOpenedOn: LocalDate?
     public var createdAt: Date
     public var updatedAt: Date
     public var version: Int
 
-    public init(id: UUID, dealerID: UUID, fields: VehicleFields, createdAt: Date, updatedAt: Date, version: Int) {
+    public init(
+        id: UUID, dealerID: UUID, fields: VehicleFields, recallOpenedOn: LocalDate? = nil, createdAt: Date, updatedAt: Date,
+        version: Int
+    ) {
         self.id = id
         self.dealerID = dealerID
         self.fields = fields
+        self.recallOpenedOn = recallOpenedOn
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.version = version
+    }
+
+    /// The vehicle with new fields at `today`: a recall that opens starts today, one that closes
+    /// clears its date.
+    public func changed(to fields: VehicleFields, today: LocalDate) -> Vehicle {
+        var changed = self
+        changed.fields = fields
+        if fields.openRecall, !self.fields.openRecall { changed.recallOpenedOn = today }
+        if !fields.openRecall { changed.recallOpenedOn = nil }
+        return changed
     }
 }
 

@@ -67,16 +67,30 @@ public final class CallbackService: Sendable {
         return scheduled
     }
 
+    /// The D+1 callback after a service visit closed, not to be made by its advisor (none for a
+    /// visit closed too long ago for its window).
+    func scheduleAfterService(of visit: ServiceVisit, in step: UseCase) async throws -> Callback? {
+        let closedOn = step.dealer.today(at: visit.fields.closedAt ?? step.now)
+        guard
+            let due = CallbackRules.afterService(
+                closedOn: closedOn, windowDays: step.dealer.fields.settings.complaints.callbackWindowDays, today: step.today)
+        else { return nil }
+        return try await schedule(
+            .postService, due: due, customerID: visit.customerID, complaintID: nil,
+            leadID: nil, serviceVisitID: visit.id, servedByID: visit.fields.advisorID,
+            onceKey: "visit:\(visit.id.uuidString.lowercased())", in: step)
+    }
+
     private func schedule(
-        _ purpose: CallbackPurpose, due: LocalDate, customerID: UUID, complaintID: UUID?, leadID: UUID?, servedByID: UUID?,
-        onceKey: String, in step: UseCase
+        _ purpose: CallbackPurpose, due: LocalDate, customerID: UUID, complaintID: UUID?, leadID: UUID?,
+        serviceVisitID: UUID? = nil, servedByID: UUID?, onceKey: String, in step: UseCase
     ) async throws -> Callback {
         let window = CallbackRules.window(
             dueDate: due, windowDays: step.dealer.fields.settings.complaints.callbackWindowDays, zone: step.dealer.timeZone)
         return try await callbacks.schedule(
             Callback(
                 id: UUID(), dealerID: step.dealer.id, customerID: customerID, purpose: purpose, complaintID: complaintID,
-                leadID: leadID, serviceVisitID: nil, dueDate: due, windowStartsAt: window.starts, windowEndsAt: window.ends,
+                leadID: leadID, serviceVisitID: serviceVisitID, dueDate: due, windowStartsAt: window.starts, windowEndsAt: window.ends,
                 assigneeID: nil, servedByID: servedByID, status: .open, attempts: 0, completedAt: nil, createdAt: step.now,
                 updatedAt: step.now, version: 1),
             onceKey: onceKey, in: step.tx)

@@ -330,26 +330,29 @@ struct ComplaintErasure: CustomerErasureStep {
     }
 }
 
-/// "May this customer receive marketing now, and if not, why?": the one place that answers.
-/// Today: a complaint of his awaiting handling stops it (DOMAIN.md, BMW's Basic 11 item 4).
+/// "May this customer receive marketing now, and if not, why?": the one place that answers
+/// (`MarketingRules.customerReasons`): erased, a complaint of his awaiting handling (DOMAIN.md,
+/// BMW's Basic 11 item 4), opted out or without consent on any channel the dealer uses. The
+/// reminder scan decides each reminder with the same rule over the same facts read in bulk.
 public struct MarketingSuppression: Sendable {
     let kit: ServiceKit
-    let complaints = ComplaintRepository()
+    let reminders = ReminderRepository()
     let customers = CustomerRepository()
 
     /// The reasons he may not receive marketing now (none: he may).
-    func reasons(customerID: UUID, dealerID: UUID, in db: some PostgresQueryable) async throws -> [SuppressionReason] {
-        try await complaints.open(customerID: customerID, dealerID: dealerID, in: db).map {
-            SuppressionReason(.openComplaint, $0.number)
-        }
+    func reasons(customerID: UUID, dealer: Dealer, in db: some PostgresQueryable) async throws -> [SuppressionReason] {
+        guard let facts = try await reminders.customerFacts(customerID: customerID, dealerID: dealer.id, in: db) else { return [] }
+        return MarketingRules.customerReasons(facts, channels: dealer.fields.settings.reminders.channelOrder)
     }
 
     /// The same for a caller of the API.
     public func reasons(customerID: UUID, context: CallContext) async throws -> [SuppressionReason] {
         try Authorization.require(.customersRead, context.principal)
-        guard let customer = try await customers.find(id: customerID, scope: context.principal.readScope, in: kit.pool) else {
+        guard let customer = try await customers.find(id: customerID, scope: context.principal.readScope, in: kit.pool),
+            let dealer = try await kit.access.dealer(customer.dealerID, in: kit.pool)
+        else {
             throw ServiceError.notFound("No such customer.")
         }
-        return try await reasons(customerID: customer.id, dealerID: customer.dealerID, in: kit.pool)
+        return try await reasons(customerID: customer.id, dealer: dealer, in: kit.pool)
     }
 }

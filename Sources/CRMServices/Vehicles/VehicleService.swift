@@ -48,7 +48,9 @@ public final class VehicleService: Sendable {
                 throw ValidationErrors(field: "owner.customer_id", "is not a customer of this dealer")
             }
         }
-        let vehicle = try await vehicles.insert(id: UUID(), dealerID: step.dealer.id, fields: clean, now: step.now, in: step.tx)
+        let vehicle = try await vehicles.insert(
+            id: UUID(), dealerID: step.dealer.id, fields: clean, recallOpenedOn: clean.openRecall ? step.today : nil, now: step.now,
+            in: step.tx)
         if let owner {
             _ = try await vehicles.transfer(
                 vehicleID: vehicle.id, dealerID: step.dealer.id, to: owner.customerID,
@@ -78,8 +80,7 @@ public final class VehicleService: Sendable {
             .vehiclesWrite, expectedVersion: expectedVersion, context: context, notFound: "No such vehicle.",
             lock: { scope, tx in try await vehicles.lock(id: id, scope: scope, in: tx) }
         ) { current, step in
-            var changed = current
-            changed.fields = try fields.validated()
+            let changed = current.changed(to: try fields.validated(), today: step.today)
             do {
                 return try await vehicles.save(changed, now: step.now, in: step.tx)
             } catch let duplicate as Duplicate<Vehicle> {

@@ -112,3 +112,8 @@ extension ComplaintRemedy: StoredEnum {}
 extension CallbackPurpose: StoredEnum {}
 extension CallbackStatus: StoredEnum {}
 extension CallOutcome: StoredEnum {}
+extension ServiceVisitType: StoredEnum {}
+extension ReminderKind: StoredEnum {}
+extension ReminderStatus: StoredEnum {}
+extension CallTaskOutcome: StoredEnum {}
+extension CallTaskStatus: StoredEnum {}

@@ -8,30 +8,33 @@ public struct VehicleRepository: Sendable {
 
     static let columns: StaticString = """
         v.dealer_id, v.id, v.vin, v.plate, v.brand, v.series, v.model, v.model_year, v.colour, v.delivery_date, \
-        v.warranty_end, v.open_recall, v.created_at, v.updated_at, v.version
+        v.warranty_end, v.insurance_expiry, v.inspection_due, v.open_recall, v.recall_opened_on, v.created_at, v.updated_at, \
+        v.version
         """
 
     static func decode(_ r: inout PostgresNamedRow) throws -> Vehicle {
         let fields = VehicleFields(
             vin: try r("vin"), plate: try r("plate"), brand: try r("brand"), series: try r("series"), model: try r("model"),
             modelYear: try r("model_year"), colour: try r("colour"), deliveryDate: try r("delivery_date"),
-            warrantyEnd: try r("warranty_end"), openRecall: try r("open_recall"))
+            warrantyEnd: try r("warranty_end"), insuranceExpiry: try r("insurance_expiry"), inspectionDue: try r("inspection_due"),
+            openRecall: try r("open_recall"))
         return Vehicle(
-            id: try r("id"), dealerID: try r("dealer_id"), fields: fields, createdAt: try r("created_at"),
-            updatedAt: try r("updated_at"), version: try r("version"))
+            id: try r("id"), dealerID: try r("dealer_id"), fields: fields, recallOpenedOn: try r("recall_opened_on"),
+            createdAt: try r("created_at"), updatedAt: try r("updated_at"), version: try r("version"))
     }
 
     /// Inserts a vehicle created at `now`. A VIN another vehicle of the dealer has is
     /// `Duplicate<Vehicle>` naming that vehicle (found without raising an error).
-    public func insert(id: UUID, dealerID: UUID, fields f: VehicleFields, now: Date, in tx: PostgresTransaction) async throws
-        -> Vehicle
-    {
+    public func insert(
+        id: UUID, dealerID: UUID, fields f: VehicleFields, recallOpenedOn: LocalDate?, now: Date, in tx: PostgresTransaction
+    ) async throws -> Vehicle {
         let inserted = try await tx.query(
             """
             INSERT INTO vehicles AS v (dealer_id, id, vin, plate, brand, series, model, model_year, colour, delivery_date,
-                warranty_end, open_recall, created_at, updated_at)
+                warranty_end, insurance_expiry, inspection_due, open_recall, recall_opened_on, created_at, updated_at)
             VALUES (\(dealerID), \(id), \(f.vin), \(f.plate), \(f.brand), \(f.series), \(f.model), \(f.modelYear), \(f.colour),
-                \(f.deliveryDate), \(f.warrantyEnd), \(f.openRecall), \(now), \(now))
+                \(f.deliveryDate), \(f.warrantyEnd), \(f.insuranceExpiry), \(f.inspectionDue), \(f.openRecall), \(recallOpenedOn),
+                \(now), \(now))
             ON CONFLICT DO NOTHING
             RETURNING \(sql: Self.columns)
             """
@@ -97,7 +100,9 @@ public struct VehicleRepository: Sendable {
                 """
                 UPDATE vehicles AS v SET vin = \(f.vin), plate = \(f.plate), brand = \(f.brand), series = \(f.series),
                     model = \(f.model), model_year = \(f.modelYear), colour = \(f.colour), delivery_date = \(f.deliveryDate),
-                    warranty_end = \(f.warrantyEnd), open_recall = \(f.openRecall), updated_at = \(now), version = v.version + 1
+                    warranty_end = \(f.warrantyEnd), insurance_expiry = \(f.insuranceExpiry), inspection_due = \(f.inspectionDue),
+                    open_recall = \(f.openRecall), recall_opened_on = \(vehicle.recallOpenedOn), updated_at = \(now),
+                    version = v.version + 1
                 WHERE v.dealer_id = \(vehicle.dealerID) AND v.id = \(vehicle.id) AND v.version = \(vehicle.version)
                 RETURNING \(sql: Self.columns)
                 """, orElse: .lostLock, Self.decode)
