@@ -72,6 +72,9 @@ struct Seed: AsyncParsableCommand {
                 try await seedComplaints(
                     pool: pool, logger: logger, principal: adminRecord.principal, customers: customers, advisor: advisor, crm: crm,
                     generator: &generator)
+                try await seedService(
+                    services, context: context, dealerID: dealer.id, brand: fields.brands.first ?? "BMW", advisor: advisor,
+                    dealerIndex: index, generator: &generator)
             }
         }
         for line in keyLines { print(line) }
@@ -119,6 +122,138 @@ struct Seed: AsyncParsableCommand {
             created.append(customer)
         }
         return created
+    }
+
+    /// Service history and a first reminder scan: a maintenance schedule per brand, visits of
+    /// the seeded vehicles (their readings came with them), and one showcase customer per
+    /// reminder kind and per suppression reason, so that the reminder list shows every kind and
+    /// every reason: the scan runs, then between it and the send a car is sold and another one
+    /// visits, then the send step re-checks (the two last reasons appear only there).
+    private func seedService(
+        _ services: DomainServices, context: CallContext, dealerID: UUID, brand: String, advisor: StaffMember, dealerIndex: Int,
+        generator: inout SeededGenerator
+    ) async throws {
+        let zone = DealerFields.defaultZone
+        let now = services.clock.now
+        let today = LocalDate(now, in: zone)
+        _ = try await services.serviceVisits.putSchedule(
+            brand: brand, series: nil, firstKm: 5_000, firstMonths: 6, intervalKm: 10_000, intervalMonths: 12, dealerID: nil,
+            context: context)
+        // Visits of the seeded cars: one maintenance per car with a reading, at its last reading.
+        var visits = 0
+        let vehicles = try await services.vehicles.list(filter: VehicleFilter(), dealerFilter: nil, page: PageRequest(limit: 200, cursor: nil), context: context)
+        for vehicle in vehicles.items {
+            guard let reading = try await services.vehicles.readings(vehicleID: vehicle.id, context: context).first else { continue }
+            let opened = reading.readOn.instant(minutes: 9 * 60 + Int.random(in: 0..<480, using: &generator), in: zone)
+            _ = try await services.serviceVisits.record(
+                ServiceVisitFields(
+                    vehicleID: vehicle.id, customerID: nil, repairOrderNumber: "RO-\(dealerIndex)-\(visits)", type: .maintenance,
+                    openedAt: opened, closedAt: opened.addingTimeInterval(3 * 3600), odometerKm: reading.km,
+                    lineItems: [ServiceLineItem(code: "M10K", description: "常规保养", labourMinor: 38_000, partsMinor: 62_000)],
+                    advisorID: advisor.id, notes: nil),
+                dealerID: nil, context: context)
+            visits += 1
+        }
+        // One showcase customer per reminder kind and suppression reason.
+        var seed = 0
+        func showcase(
+            _ name: String, consents: [ConsentChannel] = [.sms, .wechat], birthday: LocalDate? = nil, delivered: LocalDate? = nil,
+            insurance: LocalDate? = nil, inspection: LocalDate? = nil, warranty: LocalDate? = nil, openRecall: Bool = false,
+            generator: inout SeededGenerator
+        ) async throws -> (Customer, Vehicle?) {
+            seed += 1
+            let customer = try await services.customers.create(
+                CustomerFields(kind: .person, name: name, surname: String(name.prefix(1)), phone: Demo.mobile(&generator), birthday: birthday),
+                dealerID: nil, consents: consents.map { .init(channel: $0, status: .granted, source: .showroomForm) }, context: context)
+            guard delivered != nil || insurance != nil || inspection != nil || warranty != nil || openRecall else { return (customer, nil) }
+            let vehicle = try await services.vehicles.create(
+                VehicleFields(
+                    vin: Demo.vin(brand: brand, year: (delivered ?? today).year, generator: &generator), plate: Demo.plate(&generator),
+                    brand: brand, series: Demo.models[brand]?.first?.0, deliveryDate: delivered, warrantyEnd: warranty,
+                    insuranceExpiry: insurance, inspectionDue: inspection, openRecall: openRecall),
+                dealerID: nil, owner: .init(customerID: customer.id, from: delivered), context: context)
+            return (customer, vehicle)
+        }
+        func visit(_ vehicle: Vehicle, on date: LocalDate, km: Int, type: ServiceVisitType) async throws {
+            let opened = date.instant(minutes: 10 * 60, in: zone)
+            _ = try await services.serviceVisits.record(
+                ServiceVisitFields(
+                    vehicleID: vehicle.id, customerID: nil, repairOrderNumber: "RO-\(dealerIndex)-S\(seed)-\(date)", type: type,
+                    openedAt: opened, closedAt: opened.addingTimeInterval(2 * 3600), odometerKm: km, lineItems: [], advisorID: advisor.id,
+                    notes: nil),
+                dealerID: nil, context: context)
+        }
+        func reading(_ vehicle: Vehicle, on date: LocalDate, km: Int) async throws {
+            _ = try await services.vehicles.addReading(vehicleID: vehicle.id, readOn: date, km: km, source: .serviceVisit, context: context)
+        }
+        // Maintenance due in 4 days (12 months after the last one, hardly driven since).
+        let (_, maintained) = try await showcase("周保养", delivered: today.adding(months: -30), generator: &generator)
+        if let car = maintained {
+            try await visit(car, on: today.adding(days: 4).adding(months: -12), km: 20_000, type: .maintenance)
+            try await reading(car, on: today.adding(days: -20), km: 24_000)
+        }
+        // First service due in 5 days by time.
+        let (_, fresh) = try await showcase("吴首保", delivered: today.adding(days: 5).adding(months: -6), generator: &generator)
+        if let car = fresh {
+            try await reading(car, on: today.adding(days: 5).adding(months: -6).adding(days: 10), km: 100)
+            try await reading(car, on: today.adding(days: -10), km: 2_000)
+        }
+        // A birthday in two days; insurance, inspection and warranty coming up; a dormant car; an open recall.
+        let birthday = today.adding(days: 2)
+        _ = try await showcase("郑生日", birthday: LocalDate(year: 1985, month: birthday.month, day: min(birthday.day, 28)), generator: &generator)
+        // Consent to calls only: a call task for the advisor.
+        _ = try await showcase("王保险", consents: [.phone], insurance: today.adding(days: 20), generator: &generator)
+        _ = try await showcase("冯年检", inspection: today.adding(days: 12), generator: &generator)
+        _ = try await showcase("陈质保", warranty: today.adding(days: 25), generator: &generator)
+        let (_, dormant) = try await showcase("褚休眠", delivered: today.adding(months: -40), generator: &generator)
+        if let car = dormant { try await visit(car, on: today.adding(days: -3).adding(months: -12), km: 45_000, type: .repair) }
+        // Suppressed: an open recall (its insurance reminder; the recall notice goes), an open
+        // complaint, no consent, opted out, erased, the frequency cap.
+        _ = try await showcase("卫召回", insurance: today.adding(days: 21), openRecall: true, generator: &generator)
+        let (unhappy, _) = try await showcase("蒋投诉", insurance: today.adding(days: 22), generator: &generator)
+        _ = try await services.complaints.create(
+            ComplaintFields(customerID: unhappy.id, channel: .dealerHotline, category: .serviceQuality, severity: .normal, description: "保养后仍有异响"),
+            ownerID: advisor.id, note: nil, dealerID: nil, context: context)
+        _ = try await showcase("沈无同意", consents: [], insurance: today.adding(days: 23), generator: &generator)
+        let (withdrawn, _) = try await showcase("韩退订", insurance: today.adding(days: 24), generator: &generator)
+        for channel in [ConsentChannel.sms, .wechat] {
+            _ = try await services.customers.changeConsent(
+                customerID: withdrawn.id,
+                .init(channel: channel, status: .withdrawn, source: .customerRequest, effectiveAt: nil, note: "客户要求退订"), context: context)
+        }
+        let (erased, _) = try await showcase("杨注销", insurance: today.adding(days: 25), generator: &generator)
+        _ = try await services.customers.erase(erased.id, context: context)
+        let (busy, _) = try await showcase("朱多车", insurance: today.adding(days: 26), generator: &generator)
+        for offset in 27...28 {
+            _ = try await services.vehicles.create(
+                VehicleFields(
+                    vin: Demo.vin(brand: brand, year: today.year, generator: &generator), plate: Demo.plate(&generator), brand: brand,
+                    insuranceExpiry: today.adding(days: offset)),
+                dealerID: nil, owner: .init(customerID: busy.id, from: nil), context: context)
+        }
+        // Between the scan and the send: one car is sold, another comes in for service.
+        let (seller, sold) = try await showcase("秦转卖", insurance: today.adding(days: 29), generator: &generator)
+        let (_, visitor) = try await showcase("尤来店", delivered: today.adding(months: -30), generator: &generator)
+        if let car = visitor {
+            try await visit(car, on: today.adding(days: 3).adding(months: -12), km: 18_000, type: .maintenance)
+            try await reading(car, on: today.adding(days: -20), km: 22_000)
+        }
+        _ = try await services.reminders.scan(dealerID: dealerID)
+        if let car = sold {
+            let buyer = try await services.customers.create(
+                CustomerFields(kind: .person, name: "许新车主", surname: "许", phone: Demo.mobile(&generator)), dealerID: nil, consents: [],
+                context: context)
+            _ = try await services.vehicles.transfer(vehicleID: car.id, to: buyer.id, from: today, context: context)
+            _ = seller
+        }
+        if let car = visitor {
+            _ = try await services.serviceVisits.record(
+                ServiceVisitFields(
+                    vehicleID: car.id, customerID: nil, repairOrderNumber: "RO-\(dealerIndex)-early", type: .maintenance,
+                    openedAt: services.clock.now, closedAt: nil, odometerKm: 22_500, lineItems: [], advisorID: advisor.id, notes: nil),
+                dealerID: nil, context: context)
+        }
+        _ = try await services.reminders.dispatch(dealerID: dealerID)
     }
 
     /// Complaints in every state over the last weeks (new, acknowledged, investigating, waiting on
