@@ -126,6 +126,12 @@ public struct ForecastRepository: Sendable {
     }
 
     /// Forgets the forecasts of vehicles that are gone.
+    /// Refreshes the planner's statistics of the stored forecasts after many were written (the
+    /// first build, a schedule change): the scan reads them by due-date ranges.
+    public func refreshStatistics(in db: some PostgresQueryable) async throws {
+        try await db.execute("ANALYZE service_forecasts")
+    }
+
     public func delete(vehicleIDs: [UUID], dealerID: UUID, in tx: PostgresTransaction) async throws {
         guard !vehicleIDs.isEmpty else { return }
         try await tx.execute(

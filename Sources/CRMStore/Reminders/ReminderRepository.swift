@@ -303,6 +303,15 @@ public struct ReminderRepository: Sendable {
             """)
     }
 
+    /// Refreshes the planner's statistics of the reminder tables after a burst of new rows (a
+    /// first scan stores a whole window's reminders at once): until autovacuum analyzes them,
+    /// the next scan's "not stored yet" probe is planned on the old statistics and walks the
+    /// due-date index instead of the unique key (measured: 3.2 s instead of 0.3 s over 100,000
+    /// vehicles).
+    public func refreshStatistics(in db: some PostgresQueryable) async throws {
+        try await db.execute("ANALYZE reminders, call_tasks")
+    }
+
     /// Pending reminders whose time passed unsent (the due date's grace is over) expire.
     @discardableResult
     public func expire(dealerID: UUID, before: LocalDate, in db: some PostgresQueryable) async throws -> Int {
