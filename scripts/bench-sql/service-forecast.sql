@@ -1,0 +1,9 @@
+-- What GET /v1/vehicles/{id}/service-forecast reads for a dealer key: the vehicle
+-- (VehicleRepository.find), its forecast inputs (ForecastRepository.inputs) and the dealer's
+-- schedules (ServiceVisitRepository.schedules), in one transaction; the forecast itself is Swift.
+\set i random(1, :vehicles)
+BEGIN;
+SELECT v.dealer_id, v.id, v.vin, v.plate, v.brand, v.series, v.model, v.model_year, v.colour, v.delivery_date, v.warranty_end, v.insurance_expiry, v.inspection_due, v.open_recall, v.recall_opened_on, v.created_at, v.updated_at, v.version FROM vehicles v WHERE v.dealer_id = :dealer::uuid AND v.id = ('00000000-0000-0000-0007-' || lpad(to_hex(:i::int), 12, '0'))::uuid AND v.deleted_at IS NULL;
+SELECT v.id, v.dealer_id, v.brand, v.series, v.delivery_date, r.read_ons, r.kms, m.opened_on AS maintenance_on, m.odometer_km AS maintenance_km, l.opened_on AS last_visit_on, l.advisor_id AS last_advisor_id FROM vehicles v LEFT JOIN LATERAL (SELECT array_agg(o.read_on ORDER BY o.read_on, o.km) AS read_ons, array_agg(o.km ORDER BY o.read_on, o.km) AS kms FROM odometer_readings o WHERE o.dealer_id = v.dealer_id AND o.vehicle_id = v.id) r ON true LEFT JOIN LATERAL (SELECT s.opened_on, s.odometer_km FROM service_visits s WHERE s.dealer_id = v.dealer_id AND s.vehicle_id = v.id AND s.type IN ('maintenance', 'first_service') ORDER BY s.opened_on DESC, s.opened_at DESC LIMIT 1) m ON true LEFT JOIN LATERAL (SELECT s.opened_on, s.advisor_id FROM service_visits s WHERE s.dealer_id = v.dealer_id AND s.vehicle_id = v.id ORDER BY s.opened_on DESC, s.opened_at DESC LIMIT 1) l ON true WHERE v.dealer_id = :dealer::uuid AND v.id = ANY(ARRAY[('00000000-0000-0000-0007-' || lpad(to_hex(:i::int), 12, '0'))::uuid]) AND v.deleted_at IS NULL;
+SELECT dealer_id, id, brand, series, first_km, first_months, interval_km, interval_months, updated_at FROM maintenance_schedules WHERE dealer_id = :dealer::uuid ORDER BY dealer_id, brand NULLS FIRST, series NULLS FIRST;
+COMMIT;
