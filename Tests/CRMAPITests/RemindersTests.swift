@@ -331,6 +331,55 @@ struct RemindersTests {
         }
     }
 
+    @Test("a service reminder without a visit gets one follow-up touch after the due date, and never a third")
+    func followUpTouch() async throws {
+        try await withApp { (app: TestApp) in
+            let desk = try await ServiceDesk.make(app)
+            // Two cars whose maintenance is due by time on 4 December (a year after the last one).
+            var cars: [String] = []
+            for seed in [51, 52] {
+                let owner = try await desk.customer(app, seed)
+                let car = try await desk.vehicle(app, seed, owner: owner, delivered: "2024-06-01")
+                app.clock.set(ServiceDesk.at("2025-12-04 10:00"))
+                try await desk.visit(app, vehicle: car, number: "RO-\(seed)", opened: ServiceDesk.at("2025-12-04 09:00"), km: 15_000)
+                app.clock.set(ServiceDesk.at("2026-11-30 02:00"))
+                try await desk.reading(app, vehicle: car, on: "2026-11-01", km: 20_000)
+                cars.append(car)
+            }
+            let (quiet, visited) = (cars[0], cars[1])
+            app.clock.set(ServiceDesk.at("2026-11-30 09:00"))
+            #expect(try await app.services.reminders.scan(dealerID: desk.tenants.dealerA).created == 2)
+            #expect(try await app.services.reminders.dispatch(dealerID: desk.tenants.dealerA).queued == 2)
+            // One of them comes in after the reminder; the other does not.
+            app.clock.set(ServiceDesk.at("2026-12-10 10:00"))
+            try await desk.visit(app, vehicle: visited, number: "RO-52b", opened: ServiceDesk.at("2026-12-10 09:00"), km: 21_000)
+
+            func maintenance(_ car: String) async throws -> [Components.Schemas.Reminder] {
+                try await desk.reminders(app, .init(kind: .maintenance, limit: 200)).filter { $0.vehicleId == car }.sorted { $0.touch < $1.touch }
+            }
+            // The day before the follow-up date: nothing new.
+            app.clock.set(ServiceDesk.at("2026-12-17 09:00"))
+            _ = try await app.services.reminders.scan(dealerID: desk.tenants.dealerA)
+            #expect(try await maintenance(quiet).count == 1)
+            // 14 days after the due date: the follow-up for the car that did not come, none for the other.
+            app.clock.set(ServiceDesk.at("2026-12-18 09:00"))
+            _ = try await app.services.reminders.scan(dealerID: desk.tenants.dealerA)
+            let touches = try await maintenance(quiet)
+            #expect(touches.map(\.touch) == [1, 2])
+            #expect(touches.last?.dueDate == "2026-12-04" && touches.last?.sendDate == "2026-12-18")
+            #expect(try await maintenance(visited).map(\.touch) == [1])
+            #expect(try await maintenance(visited).first?.status == .responded)
+            _ = try await app.services.reminders.dispatch(dealerID: desk.tenants.dealerA)
+            #expect(try await maintenance(quiet).map(\.status) == [.queued, .queued])
+            // Later scans add no third touch, whatever the day.
+            for day in ["2026-12-19", "2027-01-05", "2027-02-01"] {
+                app.clock.set(ServiceDesk.at("\(day) 09:00"))
+                _ = try await app.services.reminders.scan(dealerID: desk.tenants.dealerA)
+                #expect(try await maintenance(quiet).map(\.touch) == [1, 2], "\(day)")
+            }
+        }
+    }
+
     @Test("the return rate against a hand count, with the control group")
     func returnRate() async throws {
         try await withApp { (app: TestApp) in
