@@ -16,10 +16,13 @@ struct APIHandler: APIProtocol {
     let contract: String
     /// The contract's constraints, checked on every request before a handler runs.
     let contractValidator: ContractValidator
+    /// The contract rendered for people at `GET /docs`.
+    let docs: DocsPage
 
-    init(services: DomainServices, operations: OperationsService) throws {
+    init(services: DomainServices, operations: OperationsService, docs: DocsPage = DocsPage(assetsDirectory: nil)) throws {
         self.services = services
         self.operations = operations
+        self.docs = docs
         self.contract = try Contract.yaml()
         self.contractValidator = try ContractValidator(contract: contract)
     }

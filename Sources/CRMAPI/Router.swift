@@ -12,10 +12,13 @@ public struct HTTPSettings: Sendable {
     public var accessLogLevel: Logger.Level
     /// Largest accepted request body.
     public var maxBodyBytes: Int
+    /// Swagger UI's files, served under `/docs/assets/`; nil: `/docs` links to the raw contract.
+    public var docsAssetsDirectory: String?
 
-    public init(accessLogLevel: Logger.Level, maxBodyBytes: Int) {
+    public init(accessLogLevel: Logger.Level, maxBodyBytes: Int, docsAssetsDirectory: String? = nil) {
         self.accessLogLevel = accessLogLevel
         self.maxBodyBytes = maxBodyBytes
+        self.docsAssetsDirectory = docsAssetsDirectory
     }
 }
 
@@ -32,7 +35,8 @@ public func buildRouter(settings: HTTPSettings, services: DomainServices, operat
     router.add(middleware: AffinityMiddleware())
     router.add(middleware: RequestScopeMiddleware())
     router.add(middleware: ObservabilityMiddleware(accessLogLevel: settings.accessLogLevel))
-    let handler = try APIHandler(services: services, operations: operations)
+    let handler = try APIHandler(
+        services: services, operations: operations, docs: DocsPage(assetsDirectory: settings.docsAssetsDirectory))
     router.add(middleware: ProblemMiddleware(routes: handler.contractValidator))
     router.add(middleware: AuthenticationMiddleware(access: services.access))
     router.add(middleware: RequestValidationMiddleware(maxBytes: settings.maxBodyBytes, contract: handler.contractValidator))

@@ -23,6 +23,8 @@ public struct ServiceConfiguration: Sendable {
     public var connectTimeout: Duration
     public var ioMode: PostgresIOMode
     public var maxBodyBytes: Int
+    /// Swagger UI's files for `GET /docs`; nil: the page links to the raw contract.
+    public var docsAssetsDirectory: String?
     /// How long an idempotent request's transaction may sit idle before the database ends it and
     /// frees its key.
     public var idempotencyLease: Duration
@@ -57,6 +59,7 @@ public struct ServiceConfiguration: Sendable {
         ("DB_CONNECT_TIMEOUT_S", "5", "libpq connect_timeout"),
         ("DB_IO_MODE", "reactor", "reactor (non-blocking libpq on one epoll thread) or threads (blocking libpq on a thread pool)"),
         ("MAX_BODY_BYTES", "1048576", "largest accepted request body; larger ones get 413 before being read"),
+        ("DOCS_ASSETS_DIR", "", "directory with Swagger UI's files (swagger-ui-bundle.js, swagger-ui.css) served by /docs; scripts/run installs them; empty: /docs links to the raw contract"),
         ("IDEMPOTENCY_LEASE_S", "10", "an Idempotency-Key request whose client or process went silent frees its key after this long"),
         ("SHUTDOWN_TIMEOUT_S", "30", "on SIGTERM/SIGINT, how long in-flight work may take before it is cancelled"),
         ("WORKER_QUEUES", "default=10", "queues a worker runs and how many of each queue's jobs at once: name=N,name=N"),
@@ -85,6 +88,7 @@ public struct ServiceConfiguration: Sendable {
         connectTimeout = .seconds(try reader.integer("DB_CONNECT_TIMEOUT_S", in: 1...300))
         ioMode = try reader.choice("DB_IO_MODE", PostgresIOMode.self)
         maxBodyBytes = try reader.integer("MAX_BODY_BYTES", in: 1024...1_073_741_824)
+        docsAssetsDirectory = reader.optional("DOCS_ASSETS_DIR")
         idempotencyLease = .seconds(try reader.integer("IDEMPOTENCY_LEASE_S", in: 1...3600))
         shutdownTimeout = .seconds(try reader.integer("SHUTDOWN_TIMEOUT_S", in: 1...3600))
         workerQueues = try reader.queues("WORKER_QUEUES")
@@ -97,7 +101,9 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// What the HTTP layer is configured with.
-    public var httpSettings: HTTPSettings { HTTPSettings(accessLogLevel: accessLogLevel, maxBodyBytes: maxBodyBytes) }
+    public var httpSettings: HTTPSettings {
+        HTTPSettings(accessLogLevel: accessLogLevel, maxBodyBytes: maxBodyBytes, docsAssetsDirectory: docsAssetsDirectory)
+    }
 
     /// The worker settings these variables describe.
     public func workerConfiguration(id: String = WorkerConfiguration.defaultID()) -> WorkerConfiguration {
@@ -147,6 +153,9 @@ private struct EnvironmentReader {
     }
 
     func string(_ name: String) throws -> String { try required(name) }
+
+    /// A variable whose empty default means "not set".
+    func optional(_ name: String) -> String? { value(name).flatMap { $0.isEmpty ? nil : $0 } }
 
     func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int {
         let text = try required(name)

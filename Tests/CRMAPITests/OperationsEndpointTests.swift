@@ -131,6 +131,40 @@ struct OperationsEndpointTests {
         }
     }
 
+    @Test("/docs renders the contract with Swagger UI from DOCS_ASSETS_DIR, needs no key, and serves only plain file names")
+    func docs() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-docs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("window.SwaggerUIBundle = function () {};".utf8).write(to: directory.appendingPathComponent("swagger-ui-bundle.js"))
+        try Data(".swagger-ui { color: #333 }".utf8).write(to: directory.appendingPathComponent("swagger-ui.css"))
+        try Data("secret".utf8).write(to: directory.appendingPathComponent("notes.txt"))
+        try await withApp(environment: ["DOCS_ASSETS_DIR": directory.path]) { (app: TestApp) in
+            let page = try await app.client.call(.get, "/docs")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(page.text.contains("/docs/assets/swagger-ui-bundle.js") && page.text.contains("url: \"/openapi.yaml\""))
+            let script = try await app.client.call(.get, "/docs/assets/swagger-ui-bundle.js")
+            #expect(script.status == .ok && script.text == "window.SwaggerUIBundle = function () {};")
+            #expect(script.headers[.contentType]?.hasPrefix("text/javascript") == true)
+            let style = try await app.client.call(.get, "/docs/assets/swagger-ui.css")
+            #expect(style.status == .ok && style.headers[.contentType]?.hasPrefix("text/css") == true)
+            // Only the page's own kinds of file, and never a path.
+            #expect(try await app.client.call(.get, "/docs/assets/notes.txt").status == .notFound)
+            #expect(try await app.client.call(.get, "/docs/assets/missing.js").status == .notFound)
+            for path in ["/docs/assets/..%2F..%2Fetc%2Fpasswd", "/docs/assets/.hidden.js"] {
+                let refused = try await app.client.call(.get, path)
+                #expect([.badRequest, .notFound].contains(refused.status), "\(path): \(refused.status)")
+                #expect(!refused.text.contains("root:"))
+            }
+        }
+        // Without the files the page still answers and links to the raw contract.
+        try await withApp { (app: TestApp) in
+            let page = try await app.client.call(.get, "/docs")
+            #expect(page.status == .ok && page.text.contains("href=\"/openapi.yaml\"") && !page.text.contains("swagger-ui-bundle.js\"></script>"))
+        }
+    }
+
     @Test("unknown routes are 404 problem+json with the request id; /v1 without a key is 401")
     func notFound() async throws {
         try await withApp { (client: any TestClientProtocol, _: PostgresPool, _: TestDatabase) in

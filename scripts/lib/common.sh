@@ -150,6 +150,21 @@ swift_build() {
   (cd "$CRM_ROOT" && swift build "$@")
 }
 
+# Swagger UI for GET /docs, from PyPI: flask-swagger-ui bundles Swagger UI 5 (which reads OpenAPI
+# 3.1); it is installed without Flask and only its files are used. Prints their directory; fails
+# (without printing) when PyPI cannot be reached.
+ensure_docs_assets() {
+  local want="flask-swagger-ui==5.34.0" dir="$CRM_DATA/docs-venv"
+  if [ "$(cat "$dir/.installed" 2>/dev/null)" != "$want" ]; then
+    { python3 -m venv "$dir" 2>/dev/null || { ensure_packages python3-venv && python3 -m venv "$dir"; }; } >&2 || return 1
+    "$dir/bin/pip" install -q --disable-pip-version-check --no-deps "$want" >&2 || return 1
+    echo "$want" > "$dir/.installed"
+  fi
+  local assets
+  assets=$(find "$dir/lib" -type d -path '*/flask_swagger_ui/dist' | head -1)
+  [ -n "$assets" ] && [ -f "$assets/swagger-ui-bundle.js" ] && echo "$assets"
+}
+
 # A private Python environment in .data/venv with the contract tools (validator, fuzzer).
 CRM_VENV="$CRM_DATA/venv"
 ensure_python_tools() {

@@ -28,3 +28,22 @@ extension APIHandler {
         .ok(.init(body: .yaml(HTTPBody(contract))))
     }
 }
+
+/// The contract for people.
+extension APIHandler {
+    func getDocs(_ input: Operations.GetDocs.Input) async throws -> Operations.GetDocs.Output {
+        .ok(.init(body: .html(HTTPBody(docs.html))))
+    }
+
+    func getDocsAsset(_ input: Operations.GetDocsAsset.Input) async throws -> Operations.GetDocsAsset.Output {
+        guard DocsPage.isAssetName(input.path.file), let asset = docs.assets[input.path.file] else {
+            throw Problem.notFound("no such documentation file")
+        }
+        let body = HTTPBody(asset.bytes)
+        switch asset.kind {
+        case .javascript: return .ok(.init(body: .textJavascript(body)))
+        case .css: return .ok(.init(body: .textCss(body)))
+        case .png: return .ok(.init(body: .png(body)))
+        }
+    }
+}
