@@ -380,6 +380,38 @@ struct RemindersTests {
         }
     }
 
+    @Test("a group's due call tasks follow each dealer's own date, not one zone for all")
+    func groupDueCallTasksPerDealerZone() async throws {
+        try await withApp { (app: TestApp) in
+            let desk = try await ServiceDesk.make(app)
+            let tenants = desk.tenants
+            let moved = try await app.client.call(
+                .patch, "/v1/dealers/\(tenants.dealerB.uuidString.lowercased())", key: tenants.keyB,
+                json: ["time_zone": "America/Los_Angeles"], headers: ["If-Match": "*"])
+            #expect(moved.status == .ok, "\(moved.text)")
+            // 1 December 12:00 UTC: 20:00 in Shanghai, 04:00 in Los Angeles, the same date in both.
+            app.clock.set(Date(timeIntervalSince1970: 1_796_126_400))
+            var tasks: [UUID: String] = [:]
+            for (dealer, key, seed) in [(tenants.dealerA, tenants.keyA, 61), (tenants.dealerB, tenants.keyB, 62)] {
+                let owner = try await desk.customer(app, seed, consents: [.phone], key: key)
+                _ = try await desk.vehicle(app, seed, owner: owner, insurance: "2026-12-31", key: key)
+                _ = try await app.services.reminders.scan(dealerID: dealer)
+                #expect(try await app.services.reminders.dispatch(dealerID: dealer).callTasks == 1)
+                let list = try await app.api(key).listCallTasks(query: .init(due: true)).ok.body.json.data
+                #expect(list.map(\.dueDate) == ["2026-12-01"])
+                tasks[dealer] = list.first?.id
+            }
+            let groupKey = try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .manager)
+            func due() async throws -> Set<String> {
+                Set(try await app.api(groupKey).listCallTasks(query: .init(due: true)).ok.body.json.data.map(\.id))
+            }
+            #expect(try await due() == Set(tasks.values))
+            // 1 December 06:00 UTC: 14:00 on 1 December in Shanghai, 22:00 on 30 November in Los Angeles.
+            app.clock.set(Date(timeIntervalSince1970: 1_796_104_800))
+            #expect(try await due() == [tasks[tenants.dealerA]!])
+        }
+    }
+
     @Test("the return rate against a hand count, with the control group")
     func returnRate() async throws {
         try await withApp { (app: TestApp) in

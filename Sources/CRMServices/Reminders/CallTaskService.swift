@@ -20,10 +20,11 @@ public final class CallTaskService: Sendable {
     public func list(filter: CallTaskFilter, dealerFilter: UUID?, page: PageRequest, context: CallContext) async throws -> Page<CallTask> {
         try Authorization.require(.remindersRead, context.principal)
         let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
-        let today = try await scope.singleDealer.asyncMap { try await kit.access.dealer($0, in: kit.pool)?.today(at: context.clock.now) } ?? nil
+        let now = context.clock.now
+        let today = try await scope.singleDealer.asyncMap { try await kit.access.dealer($0, in: kit.pool)?.today(at: now) } ?? nil
         return try await tasks.list(
-            scope: scope, filter: filter, advisorOnly: Self.advisorOnly(context.principal),
-            today: today ?? LocalDate(context.clock.now, in: DealerFields.defaultZone), page: page, in: kit.pool)
+            scope: scope, filter: filter, advisorOnly: Self.advisorOnly(context.principal), today: today, now: now, page: page,
+            in: kit.pool)
     }
 
     public func get(_ id: UUID, context: CallContext) async throws -> CallTask {

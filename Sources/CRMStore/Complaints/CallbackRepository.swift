@@ -70,9 +70,7 @@ public struct CallbackRepository: Sendable {
     public func list(
         scope: TenantScope, filter: CallbackFilter, today: LocalDate?, now: Date, page: PageRequest, in db: some PostgresQueryable
     ) async throws -> Page<Callback> {
-        let dealerToday: PostgresQuery =
-            today.map { "\($0)::date" }
-            ?? "(\(now)::timestamptz AT TIME ZONE (SELECT d.time_zone FROM dealers d WHERE d.id = b.dealer_id))::date"
+        let dealerToday = dealerToday(today, now: now, dealerColumn: "b.dealer_id")
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM callbacks b WHERE \(fragment: scope.condition("b.dealer_id"))"
         if let status = filter.status { query.append(" AND b.status = \(status)") }
         if let purpose = filter.purpose { query.append(" AND b.purpose = \(purpose)") }

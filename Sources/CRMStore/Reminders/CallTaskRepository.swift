@@ -61,9 +61,10 @@ public struct CallTaskRepository: Sendable {
     }
 
     /// Open tasks earliest due first (an advisor's own and the pool's, or everyone's), or all
-    /// tasks newest first.
+    /// tasks newest first. `today` is the dealer's date at `now` when the scope is one dealer,
+    /// else computed per row in each dealer's time zone.
     public func list(
-        scope: TenantScope, filter: CallTaskFilter, advisorOnly: UUID?, today: LocalDate?, page: PageRequest,
+        scope: TenantScope, filter: CallTaskFilter, advisorOnly: UUID?, today: LocalDate?, now: Date, page: PageRequest,
         in db: some PostgresQueryable
     ) async throws -> Page<CallTask> {
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM call_tasks t WHERE \(fragment: scope.condition("t.dealer_id"))"
@@ -73,7 +74,7 @@ public struct CallTaskRepository: Sendable {
         if let status = filter.status { query.append(" AND t.status = \(status)") }
         if filter.due || filter.status == .open {
             query.append(" AND t.status = 'open'")
-            if filter.due, let today { query.append(" AND t.due_date <= \(today)") }
+            if filter.due { query.append(" AND t.due_date <= \(fragment: dealerToday(today, now: now, dealerColumn: "t.dealer_id"))") }
             if let cursor = page.cursor {
                 _ = try cursor.values(for: "call_tasks.due", count: 2)
                 query.append(" AND (t.due_date, t.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")

@@ -1,4 +1,5 @@
 public import CRMDomain
+public import Foundation
 public import PostgresClient
 
 extension TenantScope {
@@ -12,4 +13,11 @@ extension TenantScope {
             return "\(sql: column) IN (SELECT id FROM dealers WHERE group_id = \(groupID))"
         }
     }
+}
+
+/// "Today" in a due list: the one dealer's date when the list is one dealer's (`today`), else
+/// each row's dealer's date at `now`, in that dealer's time zone (a group's lists span zones).
+public func dealerToday(_ today: LocalDate?, now: Date, dealerColumn: StaticString) -> PostgresQuery {
+    if let today { return "\(today)::date" }
+    return "(\(now)::timestamptz AT TIME ZONE (SELECT d.time_zone FROM dealers d WHERE d.id = \(sql: dealerColumn)))::date"
 }
