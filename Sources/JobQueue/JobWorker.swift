@@ -300,13 +300,17 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
+    /// Claims up to `limit` available jobs of a queue. The inner `FOR UPDATE SKIP LOCKED` locks
+    /// only rows still available when it locks them, and the lock holds until the update, so
+    /// the update needs no `state` condition of its own (one would steer its plan onto
+    /// `jobs_fetch`: see `Statements`).
     private func claim(queue name: String, limit: Int) async throws -> [ClaimedJob] {
         let rows = try await pool.query(
             """
             UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
                    attempted_by = (j.attempted_by || \(configuration.id)::text)[greatest(1, cardinality(j.attempted_by) - 8):],
                    lease_expires_at = now() + make_interval(secs => \(configuration.lease.seconds))
-            WHERE j.state = 'available' AND j.id = ANY(ARRAY(
+            WHERE j.id = ANY(ARRAY(
                 SELECT id FROM jobs
                 WHERE state = 'available' AND queue = \(name) AND run_at <= now()
                 ORDER BY priority, run_at, id

@@ -14,7 +14,7 @@ public enum Maintenance {
             """
             WITH promoted AS (
                 UPDATE jobs SET state = 'available'
-                WHERE state IN ('scheduled', 'retryable') AND id = ANY(ARRAY(
+                WHERE id = ANY(ARRAY(
                     SELECT id FROM jobs WHERE state IN ('scheduled', 'retryable') AND run_at <= now()
                     ORDER BY run_at LIMIT 5000 FOR UPDATE SKIP LOCKED))
                 RETURNING queue
@@ -26,7 +26,9 @@ public enum Maintenance {
 
     /// Jobs whose worker stopped renewing the lease (killed, lost) run again, or are discarded
     /// if that was their last attempt. Only `running` rows are touched, so a job that completed
-    /// meanwhile is never overwritten.
+    /// meanwhile is never overwritten: the inner `FOR UPDATE` re-checks its condition on the row
+    /// it locks, and the lock holds until the update. (No `state` condition beside the ids:
+    /// see `Statements`.)
     static func rescueExpired(_ pool: PostgresPool) async throws -> Int {
         try await pool.execute(
             """
@@ -42,7 +44,7 @@ public enum Maintenance {
                                  || ' stopped renewing it (killed or lost)')))
                         WITH ORDINALITY AS t(e, n)
                     ORDER BY n DESC LIMIT \(JobRecord.maxKeptErrors)) AS kept)
-            WHERE j.state = 'running' AND j.id = ANY(ARRAY(
+            WHERE j.id = ANY(ARRAY(
                 SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
                 LIMIT 1000 FOR UPDATE SKIP LOCKED))
             """)
