@@ -1,5 +1,6 @@
 -- What a worker runs per batch of :batch jobs: the claim (JobWorker.claim, its RETURNING rows
--- folded into two arrays so pgbench can pass them on) and the completion (Completer.flush).
+-- folded into two arrays so pgbench can pass them on) and the completion (Completer.flush,
+-- Statements.updateRunning).
 WITH next AS (
     SELECT id FROM jobs
     WHERE state = 'available' AND queue = 'default' AND run_at <= now()
@@ -17,6 +18,11 @@ claimed AS (
 )
 SELECT coalesce(array_agg(id), '{}')::text AS ids, coalesce(array_agg(attempt), '{}')::text AS attempts FROM claimed
 \gset
+WITH held AS MATERIALIZED (
+    SELECT h.id, h.state = 'running' AND h.attempt = mine.job_attempt AS still_mine FROM jobs h
+    JOIN unnest(:ids::int8[], :attempts::int2[]) AS mine(job_id, job_attempt) ON h.id = mine.job_id
+    WHERE h.id = ANY(:ids::int8[])
+    FOR UPDATE OF h)
 UPDATE jobs j SET state = 'completed', finalized_at = now(), lease_expires_at = NULL
-FROM unnest(:ids::int8[], :attempts::int2[]) AS c(id, attempt)
-WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running';
+FROM held
+WHERE j.id = held.id AND held.still_mine;
