@@ -276,6 +276,33 @@ struct ContractValidatorTests {
         #expect(validator.allowedMethods(forPath: "/v1/customers")?.contains("POST") == true)
     }
 
+    /// A literal segment matches before a parameter (OpenAPI's rule): `/v1/reminders/scan` is the
+    /// scan (POST), not a reminder whose id is "scan" (GET). The fuzzer found `OPTIONS
+    /// /v1/reminders/scan` answered `Allow: GET` now and then: the first matching template won,
+    /// in a dictionary's order.
+    @Test("a literal path segment matches before a parameter, whatever the order of the templates")
+    func literalBeforeParameter() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("openapi.yaml")
+        let validator = try ContractValidator(contract: try String(contentsOf: url, encoding: .utf8))
+        for _ in 0..<20 {
+            #expect(validator.allowedMethods(forPath: "/v1/reminders/scan") == ["POST"])
+            #expect(validator.allowedMethods(forPath: "/v1/reminders/7d1f0c52-3c43-4a55-9a0e-0f2b1e6f4a11") == ["GET"])
+        }
+        let contract = """
+            openapi: 3.1.0
+            info: {title: t, version: '1'}
+            paths:
+              /a/{x}/c: {get: {responses: {'200': {description: ok}}}}
+              /a/b/{y}: {post: {responses: {'200': {description: ok}}}}
+              /a/{x}/{y}: {delete: {responses: {'200': {description: ok}}}}
+            """
+        let small = try ContractValidator(contract: contract)
+        #expect(small.allowedMethods(forPath: "/a/b/c") == ["POST"])
+        #expect(small.allowedMethods(forPath: "/a/q/c") == ["GET"])
+        #expect(small.allowedMethods(forPath: "/a/q/r") == ["DELETE"])
+    }
+
     // MARK: Enforcing
 
     static let alternatives = """

@@ -138,14 +138,23 @@ struct ContractValidator: Sendable {
         "/" + path.split(separator: "/").map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "{}" : String($0) }.joined(separator: "/")
     }
 
-    /// The template a concrete path matches, if any.
+    /// The template a concrete path matches, if any; where several do, the one whose first
+    /// differing segment is literal (`/v1/reminders/scan` before `/v1/reminders/{}`), as OpenAPI
+    /// matches concrete paths before templated ones.
     private func match(_ path: String) -> String? {
         let segments = path.split(separator: "/")
+        var best: [Substring]?
         for template in methods.keys {
             let parts = template.split(separator: "/")
-            if parts.count == segments.count, zip(parts, segments).allSatisfy({ $0 == "{}" || $0 == $1 }) { return template }
+            guard parts.count == segments.count, zip(parts, segments).allSatisfy({ $0 == "{}" || $0 == $1 }) else { continue }
+            guard let current = best else {
+                best = parts
+                continue
+            }
+            // The first segment where the two differ: one of them is a parameter there.
+            if let (candidate, _) = zip(parts, current).first(where: { $0 != $1 }), candidate != "{}" { best = parts }
         }
-        return nil
+        return best.map { "/" + $0.joined(separator: "/") }
     }
 
     /// The methods the contract declares for `path`, or nil for a path it does not know.
