@@ -136,11 +136,6 @@ public struct ReminderRepository: Sendable {
         }
         let (maintenanceFrom, maintenanceTo) = range(.maintenance)
         let (firstFrom, firstTo) = range(.firstService)
-        let (dormantFrom, dormantTo) = range(.dormantRecall)
-        let (insuranceFrom, insuranceTo) = range(.insuranceRenewal)
-        let (inspectionFrom, inspectionTo) = range(.annualInspection)
-        let (warrantyFrom, warrantyTo) = range(.warrantyExpiry)
-        let (recallFrom, recallTo) = range(.recallNotice)
         let followUp = windows.followUp.map { ($0.lowerBound, $0.upperBound) }
         let owned: PostgresQuery = """
 
@@ -160,41 +155,26 @@ public struct ReminderRepository: Sendable {
             """
                   AND ((f.step = 'maintenance' AND f.due_date BETWEEN \(maintenanceFrom) AND \(maintenanceTo))
                        OR (f.step = 'first_service' AND f.due_date BETWEEN \(firstFrom) AND \(firstTo)))
-                UNION ALL
-                SELECT v.dealer_id, NULL, 'dormant_recall', o.customer_id, v.id, f.dormant_on, 1, f.last_advisor_id, NULL
             """)
-        query.append(owned)
+        // The kinds due on one date of the vehicle (or its forecast), each with its window.
+        let dated: [(ReminderKind, date: StaticString, condition: StaticString)] = [
+            (.dormantRecall, "f.dormant_on", ""), (.insuranceRenewal, "v.insurance_expiry", ""),
+            (.annualInspection, "v.inspection_due", ""), (.warrantyExpiry, "v.warranty_end", ""),
+            (.recallNotice, "v.recall_opened_on", "v.open_recall AND "),
+        ]
+        for (kind, date, condition) in dated {
+            let (from, to) = range(kind)
+            query.append(
+                """
+                    UNION ALL
+                    SELECT v.dealer_id, NULL, \(kind.rawValue)::text, o.customer_id, v.id, \(sql: date), 1, f.last_advisor_id, NULL
+                """)
+            query.append(owned)
+            query.append("      AND \(sql: condition)\(sql: date) BETWEEN \(from) AND \(to)")
+        }
         query.append(
             """
-                  AND f.dormant_on BETWEEN \(dormantFrom) AND \(dormantTo)
-                UNION ALL
-                SELECT v.dealer_id, NULL, 'insurance_renewal', o.customer_id, v.id, v.insurance_expiry, 1, f.last_advisor_id, NULL
-            """)
-        query.append(owned)
-        query.append(
-            """
-                  AND v.insurance_expiry BETWEEN \(insuranceFrom) AND \(insuranceTo)
-                UNION ALL
-                SELECT v.dealer_id, NULL, 'annual_inspection', o.customer_id, v.id, v.inspection_due, 1, f.last_advisor_id, NULL
-            """)
-        query.append(owned)
-        query.append(
-            """
-                  AND v.inspection_due BETWEEN \(inspectionFrom) AND \(inspectionTo)
-                UNION ALL
-                SELECT v.dealer_id, NULL, 'warranty_expiry', o.customer_id, v.id, v.warranty_end, 1, f.last_advisor_id, NULL
-            """)
-        query.append(owned)
-        query.append(
-            """
-                  AND v.warranty_end BETWEEN \(warrantyFrom) AND \(warrantyTo)
-                UNION ALL
-                SELECT v.dealer_id, NULL, 'recall_notice', o.customer_id, v.id, v.recall_opened_on, 1, f.last_advisor_id, NULL
-            """)
-        query.append(owned)
-        query.append(
-            """
-                  AND v.open_recall AND v.recall_opened_on BETWEEN \(recallFrom) AND \(recallTo)
+
                 UNION ALL
                 SELECT c.dealer_id, NULL, 'birthday', c.id, NULL, b.due, 1, NULL, NULL
                 FROM customers c
