@@ -419,6 +419,10 @@ struct ComplaintsTests {
             let foreignOwner = try await b.createComplaint(
                 body: .json(.init(customerId: bCustomer.id, channel: .app, category: .other, severity: .low, description: "x", ownerId: desk.advisor)))
             #expect(try foreignOwner.unprocessableContent.problem.fields == ["owner_id"])
+            // Nor about a service visit that is not B's.
+            let foreignVisit = try await b.createComplaint(
+                body: .json(.init(customerId: bCustomer.id, serviceVisitId: UUID().uuidString, channel: .app, category: .other, severity: .low, description: "x")))
+            #expect(try foreignVisit.unprocessableContent.problem.fields == ["service_visit_id"])
 
             // Roles: sales neither reads nor writes complaints; readonly reads; the advisor works them.
             let sales = app.api(desk.salesKey)

@@ -23,6 +23,7 @@ public final class ComplaintService: Sendable {
     let customers = CustomerRepository()
     let vehicles = VehicleRepository()
     let leads = LeadRepository()
+    let visits = ServiceVisitRepository()
     let staff = StaffRepository()
 
     init(_ kit: ServiceKit, callbacks: CallbackService) {
@@ -85,6 +86,9 @@ public final class ComplaintService: Sendable {
         }
         if let lead = fields.leadID, try await leads.find(id: lead, scope: LeadScope(tenant: .dealer(dealerID)), in: tx) == nil {
             errors.add("lead_id", "is not a lead of this dealer")
+        }
+        if let visit = fields.serviceVisitID, try await visits.find(id: visit, scope: .dealer(dealerID), in: tx) == nil {
+            errors.add("service_visit_id", "is not a service visit of this dealer")
         }
         try errors.throwIfAny()
     }
