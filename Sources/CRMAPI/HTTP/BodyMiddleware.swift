@@ -53,9 +53,6 @@ struct RequestValidationMiddleware: RouterMiddleware {
         case .noSuchResource:
             throw Problem.notFound()
         case .badHeaders(let violations):
-            if violations.contains(where: { $0.field.lowercased() == "if-match" && $0.message == "is required" }) {
-                throw Problem.preconditionRequired("If-Match is required: send the ETag of the version you read.")
-            }
             throw Problem.badRequest(
                 violations.map { "\($0.field): \($0.message)" }.joined(separator: "; "),
                 errors: violations.map { Problem.FieldError(field: $0.field, message: $0.message) })
