@@ -114,8 +114,13 @@ struct ConventionsTests {
 
             // If-Match is required on PATCH and DELETE.
             // Raw: the request leaves out If-Match, a required header the typed client always sends.
+            // Missing, it is a 400 naming the header (what clients and the fuzzer expect of a
+            // missing required header), and nothing changes.
             let missing = try await app.client.call(.patch, path, key: tenants.keyA, json: ["notes": "x"])
             #expect(missing.status == .badRequest)
+            #expect(missing.fieldErrors == ["If-Match"], "\(missing.text)")
+            #expect(try await app.client.call(.delete, path, key: tenants.keyA).status == .badRequest)
+            #expect(try await app.client.call(.get, path, key: tenants.keyA)["notes"] as? String == "first")
             let delete = try await api.deleteCustomer(path: .init(customerId: id), headers: .init(ifMatch: "\"2\""))
             #expect(status(of: delete) == .preconditionFailed)
             let gone = try await api.deleteCustomer(path: .init(customerId: id), headers: .init(ifMatch: merged.etag ?? ""))
