@@ -190,6 +190,29 @@ struct ComplaintsTests {
             let timeline = try await manager.listComplaintTimeline(path: .init(complaintId: ids[1])).ok.body.json.data
             #expect(timeline.filter { $0.kind == .escalated }.compactMap(\.details.level) == ["dealer_manager", "dealer_admin", "oem_group"])
             #expect(timeline.filter { $0.kind == .slaBreach }.allSatisfy { $0.actorKeyId == nil })
+            // The time each SLA event fell due is an RFC 3339 timestamp, like every other time.
+            let dueTimes = timeline.filter { $0.kind == .slaWarning || $0.kind == .slaBreach }.compactMap(\.details.dueAt)
+            #expect(!dueTimes.isEmpty)
+            #expect(dueTimes.allSatisfy { (try? Date.ISO8601FormatStyle().parse($0)) != nil }, "\(dueTimes)")
+            // Entries stored before (microseconds since 1970) are rewritten by migration 0008, and
+            // the timeline is append-only again afterwards.
+            try await app.pool.withConnection { connection in
+                try await connection.executeScript(
+                    """
+                    ALTER TABLE complaint_events DISABLE TRIGGER complaint_events_append_only;
+                    UPDATE complaint_events SET details = jsonb_set(details, '{due_at}', '"1796021280123456"') WHERE kind = 'sla_breach';
+                    ALTER TABLE complaint_events ENABLE TRIGGER complaint_events_append_only;
+                    """)
+                let migration = try #require(try Migration.bundled().first { $0.version == 8 })
+                try await connection.withTransaction { try await $0.connection.executeScript(migration.sql) }
+            }
+            let rewritten = try await app.pool.query(
+                "SELECT DISTINCT details->>'due_at' FROM complaint_events WHERE kind = 'sla_breach'"
+            ).map { try $0.decode(0, as: String.self) }
+            #expect(rewritten == ["2026-11-30T06:48:00Z"])
+            await #expect(throws: PostgresError.self) {
+                try await app.pool.execute("UPDATE complaint_events SET details = '{}' WHERE kind = 'sla_breach'")
+            }
 
             // The group key's escalated list: the 39 that reached the OEM group, none of dealer B's.
             let group = app.api(desk.groupKey)

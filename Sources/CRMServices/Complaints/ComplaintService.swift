@@ -267,7 +267,7 @@ public final class ComplaintService: Sendable {
                     changed.append(updated)
                     for event in happened {
                         let details = [
-                            "clock": event.clock.rawValue, "due_at": Cursor.value(of: event.dueAt), "ordinal": String(event.ordinal),
+                            "clock": event.clock.rawValue, "due_at": event.dueAt.formatted(Date.ISO8601FormatStyle()), "ordinal": String(event.ordinal),
                         ]
                         var entries = [
                             ComplaintEvent(
