@@ -60,7 +60,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.complaints.move(
             try Input.pathID(input.path.complaintId, "complaint"), to: try Input.convert(body.status), note: body.note,
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -72,7 +72,7 @@ extension APIHandler {
             note: body.note)
         let view = try await services.complaints.resolve(
             try Input.pathID(input.path.complaintId, "complaint"), resolution: resolution,
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -80,7 +80,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.complaints.assign(
             try Input.pathID(input.path.complaintId, "complaint"), to: try Input.id(body.ownerId, field: "owner_id"),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -134,7 +134,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let detail = try await services.callbacks.assign(
             try Input.pathID(input.path.callbackId, "callback"), to: try Input.id(body.assigneeId, field: "assignee_id"),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(detail))))
     }
 

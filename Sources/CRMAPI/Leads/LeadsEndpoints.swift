@@ -99,7 +99,7 @@ extension APIHandler {
             target = body.target == .pool ? .pool : .roundRobin
         }
         let view = try await services.leads.assign(
-            try Input.pathID(input.path.leadId, "lead"), to: target, expectedVersion: try Self.version(input.headers.ifMatch),
+            try Input.pathID(input.path.leadId, "lead"), to: target, expectedVersion: try Input.expectedVersion(input.headers.ifMatch),
             context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
@@ -113,7 +113,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.progress(
             try Input.pathID(input.path.leadId, "lead"), to: try Input.convert(body.status),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -122,7 +122,7 @@ extension APIHandler {
         let view = try await services.leads.declareLoss(
             try Input.pathID(input.path.leadId, "lead"),
             .init(reason: try Input.convert(body.reason), competitor: body.competitor, note: body.note),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -130,7 +130,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.decideLoss(
             try Input.pathID(input.path.leadId, "lead"), decision: try Input.convert(body.decision), note: body.note,
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -138,7 +138,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let view = try await services.leads.merge(
             try Input.pathID(input.path.leadId, "lead"), duplicateID: try Input.id(body.duplicateId, field: "duplicate_id"),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         return .ok(.init(body: .json(try Self.rendered(view))))
     }
 
@@ -154,7 +154,7 @@ extension APIHandler {
                 colour: v.colour, warrantyEnd: try Input.date(v.warrantyEnd, field: "vehicle.warranty_end")),
             priceMinor: body.price.amount, currency: body.price.currency, deliveryDate: delivery)
         let result = try await services.leads.convert(
-            try Input.pathID(input.path.leadId, "lead"), sale: sale, expectedVersion: try Self.version(input.headers.ifMatch),
+            try Input.pathID(input.path.leadId, "lead"), sale: sale, expectedVersion: try Input.expectedVersion(input.headers.ifMatch),
             context: try context())
         Output.etag(result.lead.lead.version)
         return .ok(
@@ -181,11 +181,6 @@ extension APIHandler {
                         from: from.description, to: to.description, groupBy: try Input.convert(grouping),
                         rows: report.rows.map(Components.Schemas.LeadReportRow.init), totals: .init(report.totals),
                         competitors: report.competitors.map(Components.Schemas.LeadCompetitorShare.init)))))
-    }
-
-    /// An optional `If-Match`: the version it names, nil when absent or `*`.
-    static func version(_ ifMatch: String?) throws -> Int? {
-        try ifMatch.flatMap { try Input.expectedVersion($0) }
     }
 
     /// The lead of a state change's response, with its ETag set.

@@ -147,7 +147,7 @@ extension APIHandler {
         let task = try await services.callTasks.record(
             try Input.pathID(input.path.callTaskId, "call task"), outcome: try Input.convert(body.outcome),
             bookedDate: try Input.date(body.bookedDate, field: "booked_date"), notes: body.notes,
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         Output.etag(task.version)
         return .ok(.init(body: .json(try .init(task))))
     }
@@ -156,7 +156,7 @@ extension APIHandler {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType("Send application/json.") }
         let task = try await services.callTasks.assign(
             try Input.pathID(input.path.callTaskId, "call task"), to: try Input.id(body.advisorId, field: "advisor_id"),
-            expectedVersion: try Self.version(input.headers.ifMatch), context: try context())
+            expectedVersion: try Input.expectedVersion(input.headers.ifMatch), context: try context())
         Output.etag(task.version)
         return .ok(.init(body: .json(try .init(task))))
     }

@@ -31,8 +31,10 @@ enum Input {
         return date
     }
 
-    /// The version an `If-Match` names (`"3"`, `W/"3"`, `3`); nil for `*` (any version).
-    static func expectedVersion(_ ifMatch: String) throws -> Int? {
+    /// The version an `If-Match` names (`"3"`, `W/"3"`, `3`); nil for `*` (any version) or, where
+    /// the header is optional, for none.
+    static func expectedVersion(_ ifMatch: String?) throws -> Int? {
+        guard let ifMatch else { return nil }
         let trimmed = ifMatch.trimmingCharacters(in: .whitespaces)
         if trimmed == "*" { return nil }
         var text = Substring(trimmed)

@@ -274,6 +274,13 @@ public final class AccessService: Sendable {
     /// briefly (time zones and settings are read on many writes). For callers that already hold
     /// a row of the dealer's or are the system; callers naming a dealer go through `readScope`
     /// and `writeDealer`.
+    /// A due list's "today": the dealer's calendar date at `now` when the list is one dealer's
+    /// (`dealerID`), nil for a group's (each row then takes its own dealer's date, in SQL).
+    public func today(ofSingleDealer dealerID: UUID?, at now: Date, in db: some PostgresQueryable) async throws -> LocalDate? {
+        guard let dealerID else { return nil }
+        return try await dealer(dealerID, in: db)?.today(at: now)
+    }
+
     public func dealer(_ id: UUID, in db: some PostgresQueryable) async throws -> Dealer? {
         let now = ContinuousClock.now
         if let cached = dealerCache.withLock({ $0[id] }), now - cached.loadedAt < cacheLifetime { return cached.dealer }

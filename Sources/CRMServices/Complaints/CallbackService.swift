@@ -128,7 +128,7 @@ public final class CallbackService: Sendable {
         try Authorization.require(.complaintsRead, context.principal)
         let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
         let now = context.clock.now
-        let today = try await scope.singleDealer.asyncMap { try await kit.access.dealer($0, in: kit.pool)?.today(at: now) } ?? nil
+        let today = try await kit.access.today(ofSingleDealer: scope.singleDealer, at: now, in: kit.pool)
         return try await callbacks.list(scope: scope, filter: filter, today: today, now: now, page: page, in: kit.pool)
     }
 

@@ -21,7 +21,7 @@ public final class CallTaskService: Sendable {
         try Authorization.require(.remindersRead, context.principal)
         let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
         let now = context.clock.now
-        let today = try await scope.singleDealer.asyncMap { try await kit.access.dealer($0, in: kit.pool)?.today(at: now) } ?? nil
+        let today = try await kit.access.today(ofSingleDealer: scope.singleDealer, at: now, in: kit.pool)
         return try await tasks.list(
             scope: scope, filter: filter, advisorOnly: Self.advisorOnly(context.principal), today: today, now: now, page: page,
             in: kit.pool)

@@ -111,9 +111,7 @@ public struct LeadRepository: Sendable {
     public func list(
         scope: LeadScope, filter: LeadFilter, today: LocalDate?, now: Date, page: PageRequest, in db: some PostgresQueryable
     ) async throws -> Page<Lead> {
-        let dealerToday: PostgresQuery =
-            today.map { "\($0)::date" }
-            ?? "(\(now)::timestamptz AT TIME ZONE (SELECT d.time_zone FROM dealers d WHERE d.id = l.dealer_id))::date"
+        let dealerToday = dealerToday(today, now: now, dealerColumn: "l.dealer_id")
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM leads l WHERE \(fragment: scope.condition())"
         if let status = filter.status { query.append(" AND l.status = \(status)") }
         if let channel = filter.channel { query.append(" AND l.channel = \(channel)") }
