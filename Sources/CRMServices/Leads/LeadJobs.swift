@@ -6,6 +6,8 @@ import Logging
 public enum LeadJobs {
     /// Returns stale leads to the pool, per dealer.
     public static let recyclePoolKind = "leads.recycle_pool"
+    /// Adds changed leads to the KPI roll-ups, per dealer.
+    public static let kpiRollupKind = "leads.kpi_rollup"
 
     static func kinds(_ leads: LeadService) -> [JobKind] {
         [
@@ -18,6 +20,12 @@ public enum LeadJobs {
                 }
                 return .completed
             },
+            JobKind(name: kpiRollupKind, timeout: .seconds(600)) { context in
+                guard let dealerID = context.dealerID else { return .cancel(reason: "the job names no dealer") }
+                let applied = try await leads.rollUpKPIs(dealerID: dealerID)
+                if applied > 0 { context.logger.debug("leads added to the KPI roll-ups", metadata: ["count": "\(applied)"]) }
+                return .completed
+            },
         ]
     }
 
@@ -28,7 +36,12 @@ public enum LeadJobs {
         [
             PeriodicJob(
                 name: recyclePoolKind, recurrence: .hourly, maxCatchUp: 1, scopes: { try await access.dealerScopes() },
-                makeJob: { _, scope in JobRequest(kind: recyclePoolKind, priority: 3, maxAttempts: 5, dealerID: scope.dealerID) })
+                makeJob: { _, scope in JobRequest(kind: recyclePoolKind, priority: 3, maxAttempts: 5, dealerID: scope.dealerID) }),
+            // Every five minutes: the report corrects the roll-ups live for the leads changed since
+            // the last run, so the shorter the interval, the less it corrects.
+            PeriodicJob(
+                name: kpiRollupKind, recurrence: .every(.seconds(300)), maxCatchUp: 1, scopes: { try await access.dealerScopes() },
+                makeJob: { _, scope in JobRequest(kind: kpiRollupKind, priority: 4, maxAttempts: 5, dealerID: scope.dealerID) }),
         ]
     }
 }

@@ -27,6 +27,7 @@ public final class LeadService: Sendable {
     let callbacks: CallbackService
     let leads = LeadRepository()
     let reports = LeadReportRepository()
+    let rollups = LeadKPIRollupRepository()
     let customers = CustomerRepository()
     let staff = StaffRepository()
 
@@ -540,12 +541,30 @@ public final class LeadService: Sendable {
         guard from <= to else { throw ValidationErrors(field: "from", "must not be after 'to'") }
         guard from.days(until: to) <= 3 * 366 else { throw ValidationErrors(field: "to", "a report spans at most three years") }
         let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
-        let counts = try await reports.report(scope: scope, grouping: grouping, from: from, to: to, now: context.clock.now, in: kit.pool)
+        let now = context.clock.now
+        // Both reads in one snapshot: the roll-ups and the live corrections agree with each other.
+        let (counts, competitors) = try await kit.pool.withTransaction(isolation: .repeatableRead, readOnly: true) { tx in
+            (try await rollups.report(scope: scope, grouping: grouping, from: from, to: to, now: now, in: tx),
+             try await rollups.competitors(scope: scope, to: to, now: now, in: tx))
+        }
         guard let totals = counts.first(where: \.isTotal) else { throw ServiceError.unavailable("The report returned no totals row.", retryAfter: 1) }
-        let competitors = try await reports.competitors(scope: scope, from: from, to: to, in: kit.pool)
         return Report(
             rows: LeadReportRates.rows(counts.filter { !$0.isTotal }, totals: totals),
             totals: LeadReportRates.rows([totals], totals: totals)[0],
             competitors: LeadReportRates.competitors(competitors.counts, seriesBase: competitors.seriesBase, totalBase: competitors.totalBase))
+    }
+
+    /// Adds the dealer's changed leads to the KPI roll-ups, `batch` leads per transaction, until
+    /// none is left (the `leads.kpi_rollup` job). Returns how many were applied.
+    public func rollUpKPIs(dealerID: UUID, batch: Int = 20_000) async throws -> Int {
+        var total = 0
+        while true {
+            let now = kit.clock.now
+            let applied = try await kit.pool.withTransaction { tx in
+                try await rollups.applyChanged(dealerID: dealerID, now: now, limit: batch, in: tx)
+            }
+            total += applied
+            if applied < batch { return total }
+        }
     }
 }

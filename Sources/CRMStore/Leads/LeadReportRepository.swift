@@ -2,7 +2,9 @@ public import CRMDomain
 public import Foundation
 public import PostgresClient
 
-/// Lead KPIs computed in SQL over the real rows (one pass over the leads in scope).
+/// Lead KPIs computed live in SQL over the lead rows (one pass over the leads in scope): the
+/// reference `LeadKPIRollupRepository` answers the same as (a test compares them), and the
+/// benchmark's baseline.
 public struct LeadReportRepository: Sendable {
     public init() {}
 
@@ -76,13 +78,16 @@ public struct LeadReportRepository: Sendable {
             GROUP BY GROUPING SETS ((key), ())
             ORDER BY GROUPING(key), key NULLS LAST
             """)
-        return try rows.map(named: { r in
-            LeadReportCounts(
-                key: try r("key"), isTotal: try r("is_total"), total: try r("total"), new: try r("new"),
-                duplicatesMerged: try r("merged"), consultants: try r("consultants"), qualified: try r("qualified"),
-                hot: try r("hot"), consideringCompetitor: try r("competitor"), won: try r("won"), lost: try r("lost"),
-                newWon: try r("new_won"), overdue: try r("overdue"))
-        })
+        return try rows.map(named: Self.counts)
+    }
+
+    /// A row of the report's figures.
+    static func counts(_ r: inout PostgresNamedRow) throws -> LeadReportCounts {
+        LeadReportCounts(
+            key: try r("key"), isTotal: try r("is_total"), total: try r("total"), new: try r("new"),
+            duplicatesMerged: try r("merged"), consultants: try r("consultants"), qualified: try r("qualified"),
+            hot: try r("hot"), consideringCompetitor: try r("competitor"), won: try r("won"), lost: try r("lost"),
+            newWon: try r("new_won"), overdue: try r("overdue"))
     }
 
     /// The prospect base at the end of the period (leads created by then and still open then,
@@ -111,6 +116,12 @@ public struct LeadReportRepository: Sendable {
             SELECT interest_series, NULL, count(*)::int8, GROUPING(interest_series) = 1
             FROM base GROUP BY GROUPING SETS ((interest_series), ())
             """)
+        return try Self.competitorFigures(rows)
+    }
+
+    /// Competitor counts, series bases and the total base from rows (series, competitor_model,
+    /// prospects, all_series): a model's row counts it, a row without a model is a base.
+    static func competitorFigures(_ rows: PostgresRows) throws -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int) {
         var counts: [CompetitorCount] = []
         var seriesBase: [String: Int] = [:]
         var totalBase = 0
