@@ -544,7 +544,8 @@ public final class LeadService: Sendable {
         let now = context.clock.now
         // Both reads in one snapshot: the roll-ups and the live corrections agree with each other.
         let (counts, competitors) = try await kit.pool.withTransaction(isolation: .repeatableRead, readOnly: true) { tx in
-            (try await rollups.report(scope: scope, grouping: grouping, from: from, to: to, now: now, in: tx),
+            try await rollups.prepareReport(in: tx)
+            return (try await rollups.report(scope: scope, grouping: grouping, from: from, to: to, now: now, in: tx),
              try await rollups.competitors(scope: scope, to: to, now: now, in: tx))
         }
         guard let totals = counts.first(where: \.isTotal) else { throw ServiceError.unavailable("The report returned no totals row.", retryAfter: 1) }
@@ -558,13 +559,17 @@ public final class LeadService: Sendable {
     /// none is left (the `leads.kpi_rollup` job). Returns how many were applied.
     public func rollUpKPIs(dealerID: UUID, batch: Int = 20_000) async throws -> Int {
         var total = 0
+        var after: UUID?
         while true {
             let now = kit.clock.now
-            let applied = try await kit.pool.withTransaction { tx in
-                try await rollups.applyChanged(dealerID: dealerID, now: now, limit: batch, in: tx)
+            let (applied, last) = try await kit.pool.withTransaction { [after] tx in
+                try await rollups.applyChanged(dealerID: dealerID, now: now, limit: batch, after: after, in: tx)
             }
             total += applied
-            if applied < batch { return total }
+            after = last
+            if applied < batch { break }
         }
+        if total >= plannerStatisticsBurst { try await rollups.refreshStatistics(in: kit.pool) }
+        return total
     }
 }

@@ -89,13 +89,9 @@ public final class ReminderService: Sendable {
             total += done
             if done < batch { break }
         }
-        if total >= Self.statisticsBurst { try await forecasts.refreshStatistics(in: kit.pool) }
+        if total >= plannerStatisticsBurst { try await forecasts.refreshStatistics(in: kit.pool) }
         return total
     }
-
-    /// Rows written at once after which the tables' planner statistics are refreshed rather than
-    /// left to autovacuum (which may come minutes later, after the next statement was planned).
-    static let statisticsBurst = 5_000
 
     // MARK: The daily scan
 
@@ -171,7 +167,7 @@ public final class ReminderService: Sendable {
                 in: step.tx)
             return result
         }
-        if let outcome, outcome.created >= Self.statisticsBurst { try await reminders.refreshStatistics(in: kit.pool) }
+        if let outcome, outcome.created >= plannerStatisticsBurst { try await reminders.refreshStatistics(in: kit.pool) }
         if let outcome {
             summary.candidates = outcome.candidates
             summary.created = outcome.created

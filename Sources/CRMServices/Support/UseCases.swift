@@ -125,3 +125,8 @@ extension CallContext {
         return context
     }
 }
+
+/// Rows written at once after which a use case refreshes its tables' planner statistics rather
+/// than leave them to autovacuum (which may come minutes later, after the next statement was
+/// planned on the old ones).
+let plannerStatisticsBurst = 5_000
