@@ -283,17 +283,9 @@ public struct LeadKPIRollupRepository: Sendable {
                        coalesce(sum(overdue * at_end), 0) AS overdue,
                        coalesce(sum(opened * at_end), 0) - coalesce(sum(closed * before_start), 0) AS present
                 FROM parts GROUP BY 1, 2
-            )
-            SELECT key, GROUPING(key) = 1 AS is_total, coalesce(sum(total), 0)::int8 AS total,
-                   coalesce(sum(new), 0)::int8 AS new, coalesce(sum(merged), 0)::int8 AS merged,
-                   count(DISTINCT consultant_id) FILTER (WHERE total > 0)::int8 AS consultants,
-                   coalesce(sum(qualified), 0)::int8 AS qualified, coalesce(sum(hot), 0)::int8 AS hot,
-                   coalesce(sum(competitor), 0)::int8 AS competitor, coalesce(sum(won), 0)::int8 AS won,
-                   coalesce(sum(lost), 0)::int8 AS lost, coalesce(sum(new_won), 0)::int8 AS new_won,
-                   coalesce(sum(overdue), 0)::int8 AS overdue
-            FROM per_consultant WHERE present > 0
-            GROUP BY GROUPING SETS ((key), ())
-            ORDER BY GROUPING(key), key NULLS LAST
+            ),
+            listed AS (SELECT * FROM per_consultant WHERE present > 0)
+            \(fragment: LeadReportRepository.groupsAndTotals(of: "listed"))
             """)
         return try rows.map(named: LeadReportRepository.counts)
     }

@@ -67,18 +67,27 @@ public struct LeadReportRepository: Sendable {
                        count(*) FILTER (WHERE past_due AND status = ANY(\(LeadStatus.openRawValues)::text[])) AS overdue
                 FROM flags GROUP BY 1, 2
             )
-            SELECT key, GROUPING(key) = 1 AS is_total, coalesce(sum(total), 0)::int8 AS total,
-                   coalesce(sum(new), 0)::int8 AS new, coalesce(sum(merged), 0)::int8 AS merged,
-                   count(DISTINCT consultant_id) FILTER (WHERE total > 0)::int8 AS consultants,
-                   coalesce(sum(qualified), 0)::int8 AS qualified, coalesce(sum(hot), 0)::int8 AS hot,
-                   coalesce(sum(competitor), 0)::int8 AS competitor, coalesce(sum(won), 0)::int8 AS won,
-                   coalesce(sum(lost), 0)::int8 AS lost, coalesce(sum(new_won), 0)::int8 AS new_won,
-                   coalesce(sum(overdue), 0)::int8 AS overdue
-            FROM per_consultant
-            GROUP BY GROUPING SETS ((key), ())
-            ORDER BY GROUPING(key), key NULLS LAST
+            \(fragment: Self.groupsAndTotals(of: "per_consultant"))
             """)
         return try rows.map(named: Self.counts)
+    }
+
+    /// The report's rows from per-(group key, consultant) figures in `relation`: summed per group,
+    /// with a totals row; consultants counted distinct among those with leads in the base. (With
+    /// no figures at all the totals row still comes, its sums NULL: hence the coalesce.)
+    static func groupsAndTotals(of relation: StaticString) -> PostgresQuery {
+        """
+        SELECT key, GROUPING(key) = 1 AS is_total, coalesce(sum(total), 0)::int8 AS total,
+               coalesce(sum(new), 0)::int8 AS new, coalesce(sum(merged), 0)::int8 AS merged,
+               count(DISTINCT consultant_id) FILTER (WHERE total > 0)::int8 AS consultants,
+               coalesce(sum(qualified), 0)::int8 AS qualified, coalesce(sum(hot), 0)::int8 AS hot,
+               coalesce(sum(competitor), 0)::int8 AS competitor, coalesce(sum(won), 0)::int8 AS won,
+               coalesce(sum(lost), 0)::int8 AS lost, coalesce(sum(new_won), 0)::int8 AS new_won,
+               coalesce(sum(overdue), 0)::int8 AS overdue
+        FROM \(sql: relation)
+        GROUP BY GROUPING SETS ((key), ())
+        ORDER BY GROUPING(key), key NULLS LAST
+        """
     }
 
     /// A row of the report's figures.
