@@ -206,6 +206,8 @@ let package = Package(
                 "JobQueue",
                 "CRMDomain",
                 "CRMServices",
+                "CRMAPI",
+                "CRMContract",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
