@@ -42,9 +42,13 @@ public func buildRouter(settings: HTTPSettings, services: DomainServices, operat
     router.add(middleware: RequestValidationMiddleware(maxBytes: settings.maxBodyBytes, contract: handler.contractValidator))
     router.add(middleware: IdempotencyMiddleware(idempotency: services.idempotency))
     router.add(middleware: ResponseFinishingMiddleware())
-    // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC.
-    try handler.registerHandlers(
-        on: router, serverURL: Servers.Server1.url(),
-        configuration: Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []))
+    // Compact JSON (no pretty-printing), RFC 3339 timestamps in UTC. Response bodies are written
+    // by `JSONResponseWriter` (see `Converter.setResponseBodyAsJSON` in JSON/), which takes these
+    // options; it refuses any it does not implement, here at start-up rather than per response.
+    let configuration = Configuration(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [])
+    guard JSONResponseWriter(configuration: configuration) != nil else {
+        throw JSONWriterUnsupported(options: configuration.jsonEncodingOptions)
+    }
+    try handler.registerHandlers(on: router, serverURL: Servers.Server1.url(), configuration: configuration)
     return router
 }

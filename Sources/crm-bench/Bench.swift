@@ -8,7 +8,11 @@ import PostgresClient
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "crm-bench", abstract: "Benchmarks for scripts/bench.", subcommands: [PoolBench.self, QueueBench.self, QueueWorkerCommand.self, ComplaintScanBench.self, ReminderScanBench.self, LeadRollupBench.self])
+        commandName: "crm-bench", abstract: "Benchmarks for scripts/bench.",
+        subcommands: [
+            PoolBench.self, QueueBench.self, QueueWorkerCommand.self, ComplaintScanBench.self, ReminderScanBench.self,
+            LeadRollupBench.self, JSONBench.self,
+        ])
 }
 
 /// Latencies in microseconds, summarised as percentiles.

@@ -17,13 +17,13 @@ struct ProblemMiddleware: RouterMiddleware {
             if let allowed = routes.allowedMethods(forPath: request.uri.path), !allowed.contains(request.method.rawValue) {
                 var problem = Problem.methodNotAllowed("\(request.method.rawValue) is not allowed here.")
                 problem.headers[.allow] = allowed.sorted().joined(separator: ", ")
-                return problem.response(requestID: context.requestID)
+                return try problem.response(requestID: context.requestID)
             }
             let problem = ProblemMapper.problem(for: error, logger: context.logger, requestID: context.requestID)
-            return problem.response(requestID: context.requestID)
+            return try problem.response(requestID: context.requestID)
         } catch {
             let problem = ProblemMapper.problem(for: error, logger: context.logger, requestID: context.requestID)
-            return problem.response(requestID: context.requestID)
+            return try problem.response(requestID: context.requestID)
         }
     }
 }

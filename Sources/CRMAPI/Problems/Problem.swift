@@ -1,3 +1,4 @@
+import CRMContract
 public import Foundation
 public import HTTPTypes
 import Hummingbird
@@ -12,10 +13,12 @@ public struct Problem: Error, Sendable, Equatable {
     public var title: String
     public var detail: String?
     public var errors: [FieldError]
-    /// Extra members (e.g. `existing_id` on a duplicate).
-    public var extensions: [String: String]
-    /// Extra members whose value is a list (`allowed_transitions`).
-    public var listExtensions: [String: [String]] = [:]
+    /// On a duplicate: the record that already exists (`existing_id`).
+    public var existingID: String?
+    /// On a duplicate lead: its consultant (`existing_consultant_id`).
+    public var existingConsultantID: String?
+    /// On a refused workflow move: the statuses allowed from the current one (`allowed_transitions`).
+    public var allowedTransitions: [String]?
     public var headers: HTTPFields
 
     public struct FieldError: Sendable, Equatable, Codable {
@@ -29,14 +32,15 @@ public struct Problem: Error, Sendable, Equatable {
 
     public init(
         status: HTTPResponse.Status, slug: String, title: String, detail: String? = nil, errors: [FieldError] = [],
-        extensions: [String: String] = [:], headers: HTTPFields = [:]
+        existingID: String? = nil, existingConsultantID: String? = nil, headers: HTTPFields = [:]
     ) {
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
         self.errors = errors
-        self.extensions = extensions
+        self.existingID = existingID
+        self.existingConsultantID = existingConsultantID
         self.headers = headers
     }
 
@@ -61,8 +65,12 @@ public struct Problem: Error, Sendable, Equatable {
     public static func methodNotAllowed(_ detail: String) -> Problem {
         Problem(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed", detail: detail)
     }
-    public static func conflict(_ detail: String, slug: String = "conflict", extensions: [String: String] = [:]) -> Problem {
-        Problem(status: .conflict, slug: slug, title: "Conflict", detail: detail, extensions: extensions)
+    public static func conflict(
+        _ detail: String, slug: String = "conflict", existingID: String? = nil, existingConsultantID: String? = nil
+    ) -> Problem {
+        Problem(
+            status: .conflict, slug: slug, title: "Conflict", detail: detail, existingID: existingID,
+            existingConsultantID: existingConsultantID)
     }
     public static func preconditionFailed(_ detail: String) -> Problem {
         Problem(status: .preconditionFailed, slug: "stale-version", title: "The resource has changed", detail: detail)
@@ -101,50 +109,21 @@ public struct Problem: Error, Sendable, Equatable {
 
     // MARK: Rendering
 
-    /// The JSON body, members in a fixed order.
-    func body(requestID: String?) -> ByteBuffer {
-        let quote = JSONText.quote
-        var members = ["\"type\":\(quote(typeURI))", "\"title\":\(quote(title))", "\"status\":\(status.code)"]
-        if let detail { members.append("\"detail\":\(quote(detail))") }
-        if let requestID { members.append("\"request_id\":\(quote(requestID))") }
-        for (key, value) in extensions.sorted(by: { $0.key < $1.key }) { members.append("\(quote(key)):\(quote(value))") }
-        for (key, values) in listExtensions.sorted(by: { $0.key < $1.key }) {
-            members.append("\(quote(key)):[" + values.map(quote).joined(separator: ",") + "]")
-        }
-        if !errors.isEmpty {
-            let list = errors.map { "{\"field\":\(quote($0.field)),\"message\":\(quote($0.message))}" }
-            members.append("\"errors\":[" + list.joined(separator: ",") + "]")
-        }
-        return ByteBuffer(string: "{" + members.joined(separator: ",") + "}")
+    /// The contract's `Problem` schema for this problem, as the response writer encodes it
+    /// (members in the schema's order; absent ones omitted).
+    func rendered(requestID: String?) -> Components.Schemas.Problem {
+        Components.Schemas.Problem(
+            _type: typeURI, title: title, status: Int(status.code), detail: detail, requestId: requestID,
+            errors: errors.isEmpty ? nil : errors.map { Components.Schemas.FieldError(field: $0.field, message: $0.message) },
+            existingId: existingID, existingConsultantId: existingConsultantID, allowedTransitions: allowedTransitions)
     }
 
-    func response(requestID: String?) -> Response {
+    /// The `application/problem+json` response, written by `JSONResponseWriter` like every
+    /// other JSON response.
+    func response(requestID: String?) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: body(requestID: requestID)))
-    }
-}
-
-/// Minimal JSON string quoting (RFC 8259) without a JSONEncoder round trip.
-enum JSONText {
-    static func quote(_ string: String) -> String {
-        var out = "\""
-        out.reserveCapacity(string.utf8.count + 2)
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        let body = try JSONResponseWriter().encode(rendered(requestID: requestID))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

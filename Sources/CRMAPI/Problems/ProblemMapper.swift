@@ -22,7 +22,7 @@ enum ProblemMapper {
                 detail: errors.entries.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
         case let violation as RuleViolation:
             var problem = Problem.conflict(violation.message)
-            if let allowed = violation.allowedTransitions { problem.listExtensions["allowed_transitions"] = allowed }
+            problem.allowedTransitions = violation.allowedTransitions
             return problem
         case is CursorError:
             return .badRequest("The cursor is not valid for this list; start again without one.", errors: [
@@ -75,9 +75,10 @@ enum ProblemMapper {
         case .forbidden(let detail): return .forbidden(detail)
         case .notFound(let detail): return .notFound(detail)
         case .conflict(let detail, let existingID, let details):
-            var extensions = details
-            if let existingID { extensions["existing_id"] = existingID.uuidString.lowercased() }
-            return .conflict(detail, slug: existingID == nil ? "conflict" : "duplicate", extensions: extensions)
+            // The problem's members are the contract's: `details` can name the duplicate's consultant.
+            return .conflict(
+                detail, slug: existingID == nil ? "conflict" : "duplicate", existingID: existingID?.uuidString.lowercased(),
+                existingConsultantID: details["existing_consultant_id"])
         case .stale(let current):
             return .preconditionFailed(
                 "The resource has changed since that version\(current.map { " (it is now at version \($0))" } ?? ""); read it again and reapply the change.")

@@ -12,8 +12,8 @@ public enum ServiceError: Error, Sendable, Equatable {
     /// 404: not there, or not visible to the caller (never says which).
     case notFound(String)
     /// 409: a duplicate or a state that does not allow the change; `existingID` names the
-    /// record in the way, when there is one; `details` become extra members of the problem
-    /// (`existing_consultant_id`).
+    /// record in the way, when there is one; `details` carry the other members the contract's
+    /// problem declares (`existing_consultant_id`).
     case conflict(String, existingID: UUID? = nil, details: [String: String] = [:])
     /// 412: `If-Match` names an older version.
     case stale(currentVersion: Int?)
