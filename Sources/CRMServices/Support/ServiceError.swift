@@ -1,4 +1,4 @@
-public import CRMDomain
+import CRMDomain
 public import Foundation
 import PostgresClient
 
