@@ -29,11 +29,11 @@ public enum LeadJobs {
         ]
     }
 
-    /// Every hour on the hour in each dealer's time zone (a fixed 3,600 s interval would fire at
-    /// :30 in a +5:30 zone): a lead not followed up within the dealer's `lead_follow_up_days` goes
-    /// back to the pool within the hour.
     static func schedules(access: AccessService) -> [PeriodicJob] {
         [
+            // Every hour on the hour in each dealer's time zone (a fixed 3,600 s interval would
+            // fire at :30 in a +5:30 zone): a lead not followed up within the dealer's
+            // `lead_follow_up_days` goes back to the pool within the hour.
             PeriodicJob(
                 name: recyclePoolKind, recurrence: .hourly, maxCatchUp: 1, scopes: { try await access.dealerScopes() },
                 makeJob: { _, scope in JobRequest(kind: recyclePoolKind, priority: 3, maxAttempts: 5, dealerID: scope.dealerID) }),
