@@ -10,7 +10,8 @@ import Testing
 /// created around a month's and a year's end and near each dealer's midnight; then after random
 /// edits of past days (late wins and losses, merges, reassignments, new intended dates, planned
 /// contacts), with the worker run fully, partly or not at all, and with the clock moved across
-/// the dealers' midnights (planned contacts falling due between two worker runs).
+/// the dealers' midnights (planned contacts falling due between two worker runs), and after a
+/// dealer changed its time zone.
 @Suite("Lead KPI roll-ups")
 struct LeadKPIRollupTests {
     /// SplitMix64: the same seed gives the same fixtures (the seed is in every failure message).
@@ -216,6 +217,12 @@ struct LeadKPIRollupTests {
             try await Self.compare(pool, scopes: scopes, now: day1, periods: periods, note: "\(note), clock back")
             try await Self.apply(pool, dealers, now: day1, limit: 10_000)
             try await Self.compare(pool, scopes: scopes, now: day2, periods: periods, note: "\(note), applied at the earlier day, read at the later")
+            // A dealer moves to another time zone: every day of its leads moves with it.
+            try await Self.apply(pool, dealers, now: day2, limit: 10_000)
+            try await pool.execute("UPDATE dealers SET time_zone = 'Europe/Berlin' WHERE id = \(tenants.dealerB)")
+            try await Self.compare(pool, scopes: scopes, now: day2, periods: periods, note: "\(note), time zone changed")
+            try await Self.apply(pool, dealers, now: day2, limit: 10_000)
+            try await Self.compare(pool, scopes: scopes, now: day2, periods: periods, note: "\(note), time zone changed, applied")
         }
     }
 }

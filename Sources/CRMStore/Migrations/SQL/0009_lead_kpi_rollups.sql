@@ -29,6 +29,16 @@ $$;
 CREATE TRIGGER leads_kpi_dirty BEFORE UPDATE ON leads
     FOR EACH ROW WHEN (NOT OLD.kpi_dirty AND NOT NEW.kpi_dirty) EXECUTE FUNCTION leads_mark_kpi_dirty();
 
+-- A dealer that moves to another time zone moves every day of its leads: all of them are marked.
+CREATE FUNCTION dealers_mark_leads_kpi_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE leads SET kpi_dirty = true WHERE dealer_id = NEW.id AND NOT kpi_dirty;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER dealers_time_zone_kpi_dirty AFTER UPDATE OF time_zone ON dealers
+    FOR EACH ROW WHEN (OLD.time_zone IS DISTINCT FROM NEW.time_zone) EXECUTE FUNCTION dealers_mark_leads_kpi_dirty();
+
 -- What the worker last added for each lead (its inputs; the events are derived from them).
 CREATE TABLE lead_kpi_applied (
     lead_id           uuid PRIMARY KEY,
