@@ -89,22 +89,13 @@ public struct LeadKPIRollupRepository: Sendable {
             ),
             events AS (\(fragment: Self.events(of: "changes"))),
             dims AS (
-                SELECT 'consultant' AS dim, NULL::text AS key, NULL::text AS sub_key, consultant_id, day,
+                SELECT d.dim, d.key, NULL::text AS sub_key, consultant_id, day,
                        sign * new AS new, sign * merged AS merged, sign * new_won AS new_won, sign * won AS won,
                        sign * lost AS lost, sign * base AS base, sign * qualified_base AS qualified,
                        sign * competitor_base AS competitor, sign * hot AS hot, sign * overdue_open AS overdue,
                        sign * opened AS opened, sign * closed AS closed
                 FROM events
-                UNION ALL
-                SELECT 'channel', channel, NULL, consultant_id, day, sign * new, sign * merged, sign * new_won, sign * won,
-                       sign * lost, sign * base, sign * qualified_base, sign * competitor_base, sign * hot, sign * overdue_open,
-                       sign * opened, sign * closed
-                FROM events
-                UNION ALL
-                SELECT 'series', series, NULL, consultant_id, day, sign * new, sign * merged, sign * new_won, sign * won,
-                       sign * lost, sign * base, sign * qualified_base, sign * competitor_base, sign * hot, sign * overdue_open,
-                       sign * opened, sign * closed
-                FROM events
+                CROSS JOIN LATERAL (VALUES ('consultant', NULL::text), ('channel', channel), ('series', series)) AS d(dim, key)
                 UNION ALL
                 SELECT 'competitor', m.model, series, NULL, day, 0, 0, 0, 0, 0, sign * base, 0, 0, 0, 0, 0, 0
                 FROM events CROSS JOIN LATERAL unnest(competitor_models) AS m(model) WHERE base <> 0
