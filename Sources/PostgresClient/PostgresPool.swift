@@ -432,7 +432,8 @@ final class PoolShard: Sendable {
         var leased = 0
         var opening = 0
         var waiters: Deque<Waiter> = []
-        var nextWaiterID = 0
+        /// A timer task is running `expireOverdueWaiters`.
+        var expiring = false
         var isShutDown = false
         var total: Int { idle.count + leased + opening }
     }
@@ -443,7 +444,9 @@ final class PoolShard: Sendable {
     }
 
     private struct Waiter {
-        let id: Int
+        let deadline: ContinuousClock.Instant
+        /// The pool's configured timeout, named in the error.
+        let reporting: Duration
         let continuation: CheckedContinuation<Grant, any Error>
     }
 
@@ -522,33 +525,63 @@ final class PoolShard: Sendable {
     }
 
     /// Queues for a connection; after `timeout` fails with `acquireTimeout(reporting)`.
+    ///
+    /// Waiters carry their deadline; one timer task per shard (`expireOverdueWaiters`), running
+    /// only while someone waits, fails those past it. A timer task per wait cost a task, a
+    /// Dispatch timer and a wake-up of Dispatch's threads for every wait: under load most
+    /// requests wait for a connection, and that was 0.67 thread switches per request of a page
+    /// of 50 customers (BENCHMARKS.md).
     func waitForGrant(timeout: Duration, reporting configured: Duration) async throws -> Grant {
-        let id = state.withLock { state -> Int in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.expireWaiter(id: id, timeout: configured)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         return try await withCheckedThrowingContinuation { continuation in
-            let rejected: (any Error)? = state.withLock { state in
-                if state.isShutDown { return PoolError.shutDown }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
-                return nil
+            enum Admission {
+                case rejected(any Error)
+                case queued(startTimer: Bool)
             }
-            if let rejected { continuation.resume(throwing: rejected) }
+            let admission: Admission = state.withLock { state in
+                if state.isShutDown { return .rejected(PoolError.shutDown) }
+                state.waiters.append(Waiter(deadline: deadline, reporting: configured, continuation: continuation))
+                guard !state.expiring else { return .queued(startTimer: false) }
+                state.expiring = true
+                return .queued(startTimer: true)
+            }
+            switch admission {
+            case .rejected(let error):
+                continuation.resume(throwing: error)
+            case .queued(let startTimer):
+                if startTimer { Task { await self.expireOverdueWaiters() } }
+            }
         }
     }
 
-    private func expireWaiter(id: Int, timeout: Duration) {
-        let waiter: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+    /// The shard's waiter timer: sleeps until the earliest deadline (at most `expiryTick`, so
+    /// a waiter queued later with an earlier deadline is failed at most that late), fails the
+    /// waiters past theirs, and ends when nobody waits.
+    private func expireOverdueWaiters() async {
+        while true {
+            let now = ContinuousClock.now
+            let (expired, next): ([Waiter], ContinuousClock.Instant?) = state.withLock { state in
+                var expired: [Waiter] = []
+                state.waiters.removeAll { waiter in
+                    guard waiter.deadline <= now else { return false }
+                    expired.append(waiter)
+                    return true
+                }
+                guard let earliest = state.waiters.lazy.map(\.deadline).min() else {
+                    state.expiring = false
+                    return (expired, nil)
+                }
+                return (expired, earliest)
+            }
+            for waiter in expired { waiter.continuation.resume(throwing: PoolError.acquireTimeout(waiter.reporting)) }
+            guard let next else { return }
+            let pause = min(max(next - now, .milliseconds(1)), Self.expiryTick)
+            try? await Task.sleep(for: pause)
         }
-        waiter?.continuation.resume(throwing: PoolError.acquireTimeout(timeout))
     }
+
+    /// The longest a waiter's timer sleeps at a time.
+    static let expiryTick: Duration = .milliseconds(50)
 
     enum ReleaseOutcome {
         case handedOver

@@ -134,6 +134,47 @@ struct ConnectionBehaviourTests {
         }
     }
 
+    @Test("waiters queued at different times each time out at their own deadline, never before it; one served in time keeps its connection")
+    func waiterDeadlines() async throws {
+        try await withTestDatabase(migrated: false) { database in
+            let timeout = Duration.milliseconds(400)
+            let pool = database.makePool(maxConnections: 1, acquireTimeout: timeout)
+            defer { pool.shutdownNow() }
+            let held = try await pool.acquire()
+            // Times how long a waiter waited before its timeout error.
+            @Sendable func timedOut() async -> Duration? {
+                let started = ContinuousClock.now
+                do {
+                    pool.release(try await pool.acquire())
+                    return nil
+                } catch {
+                    #expect(error as? PoolError == .acquireTimeout(timeout))
+                    return ContinuousClock.now - started
+                }
+            }
+            async let first = timedOut()
+            try await Task.sleep(for: .milliseconds(200))
+            async let second = timedOut()
+            let (waitedFirst, waitedSecond) = await (first, second)
+            // Neither failed early (the second's deadline is 200 ms after the first's, so the timer
+            // that failed the first must not take it along), nor hung.
+            for waited in [waitedFirst, waitedSecond] {
+                let waited = try #require(waited)
+                #expect(waited >= timeout && waited < .seconds(10), "waited \(waited)")
+            }
+            #expect(pool.statistics.waiting == 0)
+            // A waiter handed the connection before its deadline keeps it past that deadline.
+            async let third = pool.acquire()
+            try await Task.sleep(for: .milliseconds(100))
+            pool.release(held)
+            let connection = try await third
+            try await Task.sleep(for: timeout + .milliseconds(200))
+            #expect(try await connection.queryFirst("SELECT 1")?.decode(0, as: Int.self) == 1)
+            pool.release(connection)
+            #expect(pool.statistics.idle == 1)
+        }
+    }
+
     @Test("the pool never opens more than its size under concurrent load", arguments: PostgresIOMode.allCases)
     func boundedUnderLoad(mode: PostgresIOMode) async throws {
         try await withTestPool(migrated: false, maxConnections: 3, ioMode: mode) { pool, database in
