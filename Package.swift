@@ -227,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CRMDomainTests",
-            dependencies: ["CRMDomain"],
+            dependencies: ["CRMDomain", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

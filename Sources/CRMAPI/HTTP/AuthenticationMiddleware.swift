@@ -24,7 +24,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Problem.unauthorized("Use the Bearer scheme: `Authorization: Bearer <key>`.")
         }
-        let principal = try await access.authenticate(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        let principal = try await access.authenticate(bearer: parts[1].trimmingWhitespace())
         return try await RequestScope.with({ $0.principal = principal }) {
             try await next(request, context)
         }

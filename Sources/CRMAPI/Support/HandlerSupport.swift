@@ -35,7 +35,7 @@ enum Input {
     /// the header is optional, for none.
     static func expectedVersion(_ ifMatch: String?) throws -> Int? {
         guard let ifMatch else { return nil }
-        let trimmed = ifMatch.trimmingCharacters(in: .whitespaces)
+        let trimmed = ifMatch.trimmingWhitespace()
         if trimmed == "*" { return nil }
         var text = Substring(trimmed)
         if text.hasPrefix("W/") { text = text.dropFirst(2) }

@@ -34,7 +34,7 @@ public struct ValidationErrors: Error, Sendable, Equatable {
 public enum Text {
     /// The trimmed value, or nil (and a message) when empty or too long.
     public static func required(_ value: String, field: String, maxLength: Int, errors: inout ValidationErrors) -> String? {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmingWhitespaceAndNewlines()
         if trimmed.isEmpty {
             errors.add(field, "must not be empty")
             return nil
@@ -63,7 +63,7 @@ public enum Text {
     /// Like `required`, but nil or blank input is fine and gives nil.
     public static func optional(_ value: String?, field: String, maxLength: Int, errors: inout ValidationErrors) -> String? {
         guard let value else { return nil }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmingWhitespaceAndNewlines()
         if trimmed.isEmpty { return nil }
         if trimmed.count > maxLength {
             errors.add(field, "must be at most \(maxLength) characters")
@@ -83,7 +83,7 @@ public enum Text {
         var seen = Set<String>()
         var result: [String] = []
         for (index, value) in values.enumerated() {
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = value.trimmingWhitespaceAndNewlines()
             if trimmed.isEmpty || trimmed.count > maxTagLength {
                 errors.add("\(field)[\(index)]", "must be 1 to \(maxTagLength) characters")
                 continue

@@ -33,7 +33,7 @@ public struct CustomerFilter: Sendable, Equatable {
         result.vin = vin.map(VehicleFilter.normalizedVIN)
         result.plate = plate.map(VehicleFilter.normalizedPlate)
         if let prefix = namePrefix {
-            let trimmed = prefix.trimmingCharacters(in: .whitespaces)
+            let trimmed = prefix.trimmingWhitespace()
             if trimmed.isEmpty || trimmed.count > 100 { errors.add("name", "must be 1 to 100 characters") }
             result.namePrefix = trimmed
         }

@@ -24,7 +24,7 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
     public static func parse(_ input: String) -> Result<PhoneNumber, Problem> {
         var digits = ""
         var plus = false
-        for character in input.trimmingCharacters(in: .whitespaces) {
+        for character in input.trimmingWhitespace() {
             switch character {
             case "0"..."9": digits.append(character)
             case "+" where digits.isEmpty && !plus: plus = true

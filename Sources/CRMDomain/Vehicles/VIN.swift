@@ -13,7 +13,7 @@ public struct VIN: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func parse(_ input: String) -> Result<VIN, Problem> {
-        let text = input.trimmingCharacters(in: .whitespaces).uppercased()
+        let text = input.trimmingWhitespace().uppercased()
         let characters = Array(text)
         guard characters.count == 17 else { return .failure(.wrongLength) }
         var sum = 0

@@ -175,7 +175,7 @@ public struct VehicleFilter: Sendable, Equatable {
     }
 
     /// A VIN as searched: trimmed, upper case.
-    public static func normalizedVIN(_ vin: String) -> String { vin.trimmingCharacters(in: .whitespaces).uppercased() }
+    public static func normalizedVIN(_ vin: String) -> String { vin.trimmingWhitespace().uppercased() }
 
     /// A plate as searched: upper case, without the spaces, dots and dashes people write in it.
     public static func normalizedPlate(_ plate: String) -> String { plate.uppercased().filter { !" ·.-".contains($0) } }
