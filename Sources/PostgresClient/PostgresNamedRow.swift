@@ -33,14 +33,16 @@ public struct PostgresNamedRow {
 final class PostgresColumnPositions: @unchecked Sendable {
     private var names: [UnsafeRawPointer] = []
     private var columns: [Int] = []
+    /// The result's column names as libpq holds them, read once on the first lookup: a lookup
+    /// compares the static name's bytes with them, without making a String or calling libpq.
+    private var columnNames: [UnsafePointer<CChar>?] = []
 
     func position(of name: StaticString, step: Int, in rows: PostgresRows) throws -> Int {
         let identity = UnsafeRawPointer(name.utf8Start)
         if step < names.count, names[step] == identity { return columns[step] }
-        let text = name.description
-        guard let column = rows.columnIndex(text) else {
+        guard let column = lookup(name, in: rows) else {
             throw PostgresDecodingError(
-                column: text, columnIndex: -1, targetType: "", postgresType: 0,
+                column: name.description, columnIndex: -1, targetType: "", postgresType: 0,
                 reason: "no such column in the result (columns: \(rows.columnNames.joined(separator: ", ")))")
         }
         if step == names.count {
@@ -51,6 +53,19 @@ final class PostgresColumnPositions: @unchecked Sendable {
             columns[step] = column
         }
         return column
+    }
+
+    /// The first column named `name`.
+    private func lookup(_ name: StaticString, in rows: PostgresRows) -> Int? {
+        if columnNames.count != rows.columnCount { columnNames = rows.columnNamePointers() }
+        let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        for (index, columnName) in columnNames.enumerated() {
+            guard let columnName else { continue }
+            var offset = 0
+            while offset < wanted.count, UInt8(bitPattern: columnName[offset]) == wanted[offset] { offset += 1 }
+            if offset == wanted.count, columnName[offset] == 0 { return index }
+        }
+        return nil
     }
 }
 

@@ -36,6 +36,11 @@ public final class PostgresRows: @unchecked Sendable, RandomAccessCollection {
         return String(cString: name)
     }
 
+    /// libpq's pointers to the column names (valid as long as the result).
+    func columnNamePointers() -> [UnsafePointer<CChar>?] {
+        (0..<columnCount).map { PQfname(handle, Int32($0)).map { UnsafePointer($0) } }
+    }
+
     func columnIndex(_ name: String) -> Int? {
         for index in 0..<columnCount {
             if let cName = PQfname(handle, Int32(index)), strcmpEqual(cName, name) { return index }
