@@ -250,6 +250,10 @@ struct ContractValidator: Sendable {
                 violations.append(Violation(field: field, message: "must be true or false"))
                 return
             }
+        } else if schema.anyOf.isEmpty, schema.oneOf.isEmpty {
+            // A plain string schema (every path id, most query parameters): checked as text,
+            // without the dynamic casts of the general `Any` path.
+            checkText(string, against: schema, path: FieldPath(root: field), into: &violations)
         } else {
             check(string, against: schema, field: field, into: &violations)
         }
@@ -300,9 +304,6 @@ struct ContractValidator: Sendable {
             violations += errors
             return
         }
-        func oneOfTheValues(_ values: [AnyHashable?]) -> String {
-            "must be one of: \(values.compactMap { $0.map { "\($0)" } }.joined(separator: ", "))"
-        }
         if value is NSNull {
             if !schema.types.isEmpty, !schema.types.contains("null") {
                 fail("must not be null")
@@ -311,34 +312,16 @@ struct ContractValidator: Sendable {
             }
             return
         }
-        if let values = schema.enumValues {
-            let matches = values.contains { candidate in
-                guard let candidate else { return false }
-                if let text = value as? String { return candidate == AnyHashable(text) }
-                return false
-            }
-            if !matches {
-                fail(oneOfTheValues(values))
-                return
-            }
+        // `enum` lists strings (and null) only: any other value is not one of them.
+        if let values = schema.enumValues, !(value is String) {
+            fail(oneOfTheValues(values))
+            return
         }
         switch value {
         case _ where isJSONBoolean(value):
             if !(schema.types.isEmpty || schema.types.contains("boolean")) { fail("must be \(describe(schema.types))") }
         case let text as String:
-            guard schema.types.isEmpty || schema.types.contains("string") else { return fail("must be \(describe(schema.types))") }
-            if text.utf8.contains(0) { fail("must not contain the NUL character") }
-            let length = text.unicodeScalars.count
-            if let minimum = schema.minLength, length < minimum {
-                fail(minimum == 1 ? "must not be empty" : "must be at least \(minimum) characters")
-            }
-            if let maximum = schema.maxLength, length > maximum { fail("must be at most \(maximum) characters") }
-            if let pattern = schema.pattern,
-                pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil
-            {
-                fail("does not have the expected form")
-            }
-            if let format = schema.format, !Formats.accepts(format, text) { fail(Formats.message(format)) }
+            checkText(text, against: schema, path: path, into: &violations)
         case let number as NSNumber:
             let double = number.doubleValue
             if schema.types.contains("integer"), !schema.types.contains("number"), double.rounded() != double {
@@ -375,6 +358,31 @@ struct ContractValidator: Sendable {
         }
     }
 
+    /// A string value against the schema's own keywords (its `anyOf`/`oneOf` are the caller's).
+    private static func checkText(_ text: String, against schema: Schema, path: FieldPath, into violations: inout [Violation]) {
+        func fail(_ message: String) { violations.append(Violation(field: path.text, message: message)) }
+        if let values = schema.enumValues, !values.contains(where: { $0 == AnyHashable(text) }) {
+            return fail(oneOfTheValues(values))
+        }
+        guard schema.types.isEmpty || schema.types.contains("string") else { return fail("must be \(describe(schema.types))") }
+        if text.utf8.contains(0) { fail("must not contain the NUL character") }
+        let length = text.unicodeScalars.count
+        if let minimum = schema.minLength, length < minimum {
+            fail(minimum == 1 ? "must not be empty" : "must be at least \(minimum) characters")
+        }
+        if let maximum = schema.maxLength, length > maximum { fail("must be at most \(maximum) characters") }
+        if let pattern = schema.pattern,
+            pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil
+        {
+            fail("does not have the expected form")
+        }
+        if let format = schema.format, !Formats.accepts(format, text) { fail(Formats.message(format)) }
+    }
+
+    private static func oneOfTheValues(_ values: [AnyHashable?]) -> String {
+        "must be one of: \(values.compactMap { $0.map { "\($0)" } }.joined(separator: ", "))"
+    }
+
     /// Nil when the alternatives accept `value` (one of them, or exactly one); else what to report.
     private static func alternatives(_ schemas: [Schema], _ value: Any, path: FieldPath, exactlyOne: Bool) -> [Violation]? {
         var firstErrors: [Violation]?
@@ -397,8 +405,15 @@ struct ContractValidator: Sendable {
     /// JSON `true`/`false` as JSONSerialization returns them (a boxed boolean, which also
     /// bridges to numbers, so the type is what tells).
     private static func isJSONBoolean(_ value: Any) -> Bool {
-        type(of: value) == Bool.self || String(describing: type(of: value)) == "__NSCFBoolean"
+        let type = type(of: value)
+        return type == Bool.self || type == jsonBooleanType
     }
+
+    /// The class JSONSerialization gives `true` and `false` (read once, not named per value).
+    private static let jsonBooleanType: Any.Type = {
+        let parsed = try? JSONSerialization.jsonObject(with: Data("[true]".utf8)) as? [Any]
+        return parsed.flatMap { $0.first }.map { type(of: $0) } ?? Bool.self
+    }()
 
     private static func format(_ number: Double) -> String {
         number.rounded() == number ? String(Int(number)) : String(number)
@@ -816,10 +831,28 @@ enum Formats {
 
     static func accepts(_ format: Format, _ text: String) -> Bool {
         switch format {
-        case .uuid: return UUID(uuidString: text) != nil
+        case .uuid: return isUUID(text)
         case .date: return LocalDateCheck.valid(text)
         case .dateTime: return Timestamps.parse(text) != nil
         }
+    }
+
+    /// `8-4-4-4-12` hex digits, either case. Stricter than `UUID(uuidString:)`, whose `sscanf` on
+    /// Linux also takes spaces and misplaced hyphens (and showed up in profiles of every request
+    /// with an id in its path).
+    static func isUUID(_ text: String) -> Bool {
+        var count = 0
+        for byte in text.utf8 {
+            switch count {
+            case 8, 13, 18, 23: guard byte == UInt8(ascii: "-") else { return false }
+            default:
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+                else { return false }
+            }
+            count += 1
+            if count > 36 { return false }
+        }
+        return count == 36
     }
 
     static func message(_ format: Format) -> String {
