@@ -226,6 +226,9 @@ private final class JSONSink {
             writeInteger(unsafeBitCast(value, to: Int.self))
         } else if T.self == Bool.self {
             writeBool(unsafeBitCast(value, to: Bool.self))
+        } else if T.self == [String].self {
+            // Tag lists and the like: no container per list.
+            writeStrings(unsafeBitCast(value, to: [String].self))
         } else if T.self == Double.self {
             try writeFloat(unsafeBitCast(value, to: Double.self), depth: depth)
         } else if T.self == Int64.self {
@@ -262,6 +265,15 @@ private final class JSONSink {
             try writeValue(try OpenAPIValueContainer(unvalidatedValue: object[key] ?? nil), depth: depth + 1)
         }
         settle(depth)
+    }
+
+    func writeStrings(_ strings: [String]) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, string) in strings.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeString(string)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     @inline(__always)
