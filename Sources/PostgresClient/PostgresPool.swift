@@ -636,7 +636,7 @@ final class PoolShard: Sendable {
         let (dead, stale): ([PostgresConnection], [PostgresConnection]) = state.withLock { state in
             var dead: [PostgresConnection] = []
             var stale: [PostgresConnection] = []
-            // The health check is a flag read, or a non-blocking poll and read.
+            // The health check is a non-blocking poll (and a read when something is there).
             state.idle.removeAll { entry in
                 if entry.connection.checkIdleHealth() { return false }
                 dead.append(entry.connection)

@@ -16,12 +16,14 @@ import Synchronization
 /// `PQconsumeInput`/`PQgetResult` (which never block once data is buffered) and resumes the
 /// task.
 ///
-/// Sockets are registered once, edge-triggered, so arming a wait is a lock and a dictionary
-/// write, not an `epoll_ctl` call. An edge that arrives while nobody waits is remembered
-/// (`pending`): the next `arm` runs its handler at once, and the pool reads it to tell that an
-/// idle connection was closed by the server without a system call. A handler runs at most once
-/// per `arm`; a connection's `PGconn` is touched by the reactor only between its `arm` and the
-/// handler's run.
+/// Sockets are registered once, one-shot and level-triggered, and stay silent until armed:
+/// `arm` enables a socket (one `epoll_ctl`), its first event runs the handler and silences it
+/// again. So a reply that the waiting task's own event loop reads first (see
+/// `PostgresConnection.flushThenRead`) never wakes the reactor thread; a socket that is already
+/// readable when armed fires at once. An event that arrives after `disarm` is remembered
+/// (`pending`): the next `arm` runs its handler at once. A handler runs at most once per `arm`;
+/// a connection's `PGconn` is touched by the reactor only between its `arm` and the handler's
+/// run.
 ///
 /// Each reactor is also a Swift `TaskExecutor`. A task that prefers it (see
 /// `PostgresPool.withAffinity`) runs on the reactor thread between events: when a reply
@@ -36,7 +38,7 @@ final class Reactor: TaskExecutor, Sendable {
     static let error: UInt32 = 0x008
     static let hangup: UInt32 = 0x010
     static let readHangup: UInt32 = 0x2000
-    static let edgeTriggered: UInt32 = 1 << 31
+    static let oneShot: UInt32 = 1 << 30
 
     /// The process-wide reactors, one per core (at least 2), started on first use; they live as
     /// long as the process. Connections are spread over them so one descheduled thread does not
@@ -93,11 +95,11 @@ final class Reactor: TaskExecutor, Sendable {
         thread.start()
     }
 
-    /// Adds a socket for the rest of its life (until `deregister`).
+    /// Adds a socket for the rest of its life (until `deregister`), silent until armed.
     func register(fd: Int32) throws {
         registrations.withLock { $0[fd] = Registration() }
         var event = epoll_event()
-        event.events = Self.readable | Self.writable | Self.readHangup | Self.edgeTriggered
+        event.events = Self.oneShot
         event.data.fd = fd
         if epoll_ctl(epollFD, 1 /* EPOLL_CTL_ADD */, fd, &event) != 0 {
             let code = errno
@@ -113,9 +115,10 @@ final class Reactor: TaskExecutor, Sendable {
         _ = epoll_ctl(epollFD, 2 /* EPOLL_CTL_DEL */, fd, &event)
     }
 
-    /// Runs `handler` once when `fd` becomes readable (or writable, if asked), or reports an
-    /// error or hang-up. If such an event already arrived while nobody waited, the handler runs
-    /// right away on the calling thread. Replaces a handler that has not run yet.
+    /// Runs `handler` once when `fd` is readable (or writable, if asked), or reports an error or
+    /// hang-up; at once (on the reactor thread) if it already is. If such an event arrived while
+    /// nobody waited, the handler runs right away on the calling thread. Replaces a handler that
+    /// has not run yet.
     func arm(fd: Int32, writable: Bool = false, handler: @escaping Handler) {
         let interest = Self.readable | Self.error | Self.hangup | Self.readHangup | (writable ? Self.writable : 0)
         let runNow: UInt32? = registrations.withLock { registrations in
@@ -132,7 +135,22 @@ final class Reactor: TaskExecutor, Sendable {
             registrations[fd] = registration
             return nil
         }
-        if let runNow { handler(runNow) }
+        if let runNow {
+            handler(runNow)
+            return
+        }
+        var event = epoll_event()
+        event.events = interest | Self.oneShot
+        event.data.fd = fd
+        if epoll_ctl(epollFD, 3 /* EPOLL_CTL_MOD */, fd, &event) != 0 {
+            // Deregistered meanwhile (the connection was closed): report it as an error, once.
+            let armed = registrations.withLock { registrations -> Handler? in
+                let armed = registrations[fd]?.handler
+                registrations[fd]?.handler = nil
+                return armed
+            }
+            armed?(Self.error)
+        }
     }
 
     /// Forgets a pending handler.
@@ -140,16 +158,6 @@ final class Reactor: TaskExecutor, Sendable {
         registrations.withLock { $0[fd]?.handler = nil }
     }
 
-    /// True when the socket signalled something (data, hang-up, error) while nobody waited on
-    /// it. For an idle connection that means the server closed it or sent an error.
-    func hasPendingEvents(fd: Int32) -> Bool {
-        registrations.withLock { ($0[fd]?.pending ?? 0) & ~Self.writable != 0 }
-    }
-
-    /// Forgets events seen while nobody waited (after the caller has dealt with them).
-    func clearPending(fd: Int32) {
-        registrations.withLock { $0[fd]?.pending = 0 }
-    }
 
     // MARK: TaskExecutor
 
