@@ -619,7 +619,8 @@ private func closeDescriptor(_ fd: Int32) {
     #endif
 }
 
-/// The results of a statement being collected on the reactor thread; resumed exactly once.
+/// The results of a statement being collected (on the sender's event loop or the reactor thread);
+/// resumed exactly once.
 private final class PendingResults: @unchecked Sendable {
     // Touched by one thread at a time: the sending task, then reads queued on its event loop,
     // then the reactor thread once armed.

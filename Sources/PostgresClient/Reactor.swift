@@ -12,9 +12,9 @@ import Synchronization
 /// non-blocking handler when a socket is ready.
 ///
 /// Waiting for a statement's result costs no thread: the borrowing task sends the statement
-/// (non-blocking), arms its socket here and suspends; the reactor thread reads the reply with
-/// `PQconsumeInput`/`PQgetResult` (which never block once data is buffered) and resumes the
-/// task.
+/// (non-blocking) and suspends; unless its own event loop finds the reply first, it arms its
+/// socket here and the reactor thread reads the reply with `PQconsumeInput`/`PQgetResult`
+/// (which never block once data is buffered) and resumes the task.
 ///
 /// Sockets are registered once, one-shot and level-triggered, and stay silent until armed:
 /// `arm` enables a socket (one `epoll_ctl`), its first event runs the handler and silences it
@@ -157,7 +157,6 @@ final class Reactor: TaskExecutor, Sendable {
     func disarm(fd: Int32) {
         registrations.withLock { $0[fd]?.handler = nil }
     }
-
 
     // MARK: TaskExecutor
 
