@@ -89,7 +89,12 @@ final class Reactor: TaskExecutor, Sendable {
         guard epoll_ctl(fd, 1 /* EPOLL_CTL_ADD */, wake, &event) == 0 else {
             throw PostgresError.connectionLost("epoll_ctl(ADD eventfd) failed: errno \(errno)")
         }
-        let thread = Thread { [self] in self.loop() }
+        let thread = Thread { [self] in
+            // Named from inside: `Thread.name` set before `start()` did not reach the kernel, and
+            // `top -H` or /proc showed the reactors under Dispatch's thread names.
+            _ = cepoll_name_current_thread(name)
+            self.loop()
+        }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()
