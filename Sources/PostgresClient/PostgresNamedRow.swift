@@ -38,9 +38,6 @@ final class PostgresColumnPositions: @unchecked Sendable {
         let column: Int
     }
     @exclusivity(unchecked) private var resolved: [Resolved] = []
-    /// The result's column names as libpq holds them, read once on the first lookup: a lookup
-    /// compares the static name's bytes with them, without making a String or calling libpq.
-    @exclusivity(unchecked) private var columnNames: [UnsafePointer<CChar>?] = []
 
     @inline(__always)
     func position(of name: StaticString, step: Int, in rows: PostgresRows) throws -> Int {
@@ -50,7 +47,9 @@ final class PostgresColumnPositions: @unchecked Sendable {
     }
 
     private func resolve(_ name: StaticString, identity: UnsafeRawPointer, step: Int, in rows: PostgresRows) throws -> Int {
-        guard let column = lookup(name, in: rows) else {
+        // The static name's bytes against libpq's names: no String made per lookup.
+        guard let column = rows.columnIndex(utf8: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        else {
             throw PostgresDecodingError(
                 column: name.description, columnIndex: -1, targetType: "", postgresType: 0,
                 reason: "no such column in the result (columns: \(rows.columnNames.joined(separator: ", ")))")
@@ -61,19 +60,6 @@ final class PostgresColumnPositions: @unchecked Sendable {
             resolved[step] = Resolved(name: identity, column: column)
         }
         return column
-    }
-
-    /// The first column named `name`.
-    private func lookup(_ name: StaticString, in rows: PostgresRows) -> Int? {
-        if columnNames.count != rows.columnCount { columnNames = rows.columnNamePointers() }
-        let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        for (index, columnName) in columnNames.enumerated() {
-            guard let columnName else { continue }
-            var offset = 0
-            while offset < wanted.count, UInt8(bitPattern: columnName[offset]) == wanted[offset] { offset += 1 }
-            if offset == wanted.count, columnName[offset] == 0 { return index }
-        }
-        return nil
     }
 }
 

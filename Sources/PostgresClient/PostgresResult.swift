@@ -36,14 +36,15 @@ public final class PostgresRows: @unchecked Sendable, RandomAccessCollection {
         return String(cString: name)
     }
 
-    /// libpq's pointers to the column names (valid as long as the result).
-    func columnNamePointers() -> [UnsafePointer<CChar>?] {
-        (0..<columnCount).map { PQfname(handle, Int32($0)).map { UnsafePointer($0) } }
+    func columnIndex(_ name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { columnIndex(utf8: $0) }
     }
 
-    func columnIndex(_ name: String) -> Int? {
+    /// The first column whose name is these UTF-8 bytes.
+    func columnIndex(utf8 name: UnsafeBufferPointer<UInt8>) -> Int? {
         for index in 0..<columnCount {
-            if let cName = PQfname(handle, Int32(index)), strcmpEqual(cName, name) { return index }
+            if let cName = PQfname(handle, Int32(index)), cStringEquals(cName, name) { return index }
         }
         return nil
     }
@@ -53,17 +54,14 @@ public final class PostgresRows: @unchecked Sendable, RandomAccessCollection {
 }
 
 @inline(__always)
-private func strcmpEqual(_ cString: UnsafePointer<CChar>, _ name: String) -> Bool {
-    var name = name
-    return name.withUTF8 { utf8 in
-        var index = 0
-        while index < utf8.count {
-            let c = UInt8(bitPattern: cString[index])
-            if c == 0 || c != utf8[index] { return false }
-            index += 1
-        }
-        return cString[index] == 0
+private func cStringEquals(_ cString: UnsafePointer<CChar>, _ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    var index = 0
+    while index < utf8.count {
+        let c = UInt8(bitPattern: cString[index])
+        if c == 0 || c != utf8[index] { return false }
+        index += 1
     }
+    return cString[index] == 0
 }
 
 /// One row of a result.

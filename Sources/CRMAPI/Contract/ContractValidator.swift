@@ -361,8 +361,9 @@ struct ContractValidator: Sendable {
     /// A string value against the schema's own keywords (its `anyOf`/`oneOf` are the caller's).
     private static func checkText(_ text: String, against schema: Schema, path: FieldPath, into violations: inout [Violation]) {
         func fail(_ message: String) { violations.append(Violation(field: path.text, message: message)) }
-        if let values = schema.enumValues, !values.contains(where: { $0 == AnyHashable(text) }) {
-            return fail(oneOfTheValues(values))
+        if let values = schema.enumValues {
+            let candidate = AnyHashable(text)
+            if !values.contains(where: { $0 == candidate }) { return fail(oneOfTheValues(values)) }
         }
         guard schema.types.isEmpty || schema.types.contains("string") else { return fail("must be \(describe(schema.types))") }
         if text.utf8.contains(0) { fail("must not contain the NUL character") }
