@@ -163,15 +163,23 @@ struct ConnectionBehaviourTests {
                 #expect(waited >= timeout && waited < .seconds(10), "waited \(waited)")
             }
             #expect(pool.statistics.waiting == 0)
-            // A waiter handed the connection before its deadline keeps it past that deadline.
-            async let third = pool.acquire()
-            try await Task.sleep(for: .milliseconds(100))
             pool.release(held)
+
+            // A waiter handed the connection before its deadline keeps it past that deadline. Its
+            // own pool has a longer timeout, so that the hand-over comes well before the deadline
+            // even when parallel tests keep this task waiting for a thread.
+            let longTimeout = Duration.seconds(2)
+            let patient = database.makePool(maxConnections: 1, acquireTimeout: longTimeout)
+            defer { patient.shutdownNow() }
+            let patientHeld = try await patient.acquire()
+            async let third = patient.acquire()
+            try await Task.sleep(for: .milliseconds(100))
+            patient.release(patientHeld)
             let connection = try await third
-            try await Task.sleep(for: timeout + .milliseconds(200))
+            try await Task.sleep(for: longTimeout + .milliseconds(200))
             #expect(try await connection.queryFirst("SELECT 1")?.decode(0, as: Int.self) == 1)
-            pool.release(connection)
-            #expect(pool.statistics.idle == 1)
+            patient.release(connection)
+            #expect(patient.statistics.idle == 1)
         }
     }
 
