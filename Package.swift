@@ -63,11 +63,13 @@ let package = Package(
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
         .systemLibrary(name: "CEpoll"),
+        .target(name: "CanonicalUUID", swiftSettings: swiftSettings),
         .target(
             name: "PostgresClient",
             dependencies: [
                 "CLibPQ",
                 "CEpoll",
+                "CanonicalUUID",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,6 +132,7 @@ let package = Package(
                 "CRMDomain",
                 "CRMContract",
                 "JobQueue",
+                "CanonicalUUID",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -15,7 +15,7 @@ public struct PeriodicScope: Sendable, Hashable {
     }
 
     public static func dealer(_ id: UUID, timeZone: TimeZone) -> PeriodicScope {
-        PeriodicScope(key: id.uuidString.lowercased(), timeZone: timeZone, dealerID: id)
+        PeriodicScope(key: id.lowercasedText, timeZone: timeZone, dealerID: id)
     }
 }
 

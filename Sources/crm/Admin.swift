@@ -20,7 +20,7 @@ struct Groups: AsyncParsableCommand {
             let pool = Bootstrap.commandPool(configuration, logger: logger, name: "groups")
             defer { pool.shutdownNow() }
             let group = try await Bootstrap.services(pool: pool, logger: logger, configuration: configuration).access.createGroup(name: name)
-            print(group.id.uuidString.lowercased())
+            print(group.id.lowercasedText)
         }
     }
 }
@@ -46,7 +46,7 @@ struct Dealers: AsyncParsableCommand {
             let fields = DealerFields(name: name, brands: brand, region: region, timeZone: timeZone, settings: DealerSettings())
             let dealer = try await Bootstrap.services(pool: pool, logger: logger, configuration: configuration).access.createDealer(
                 fields, groupID: groupID, by: nil)
-            print(dealer.id.uuidString.lowercased())
+            print(dealer.id.lowercasedText)
         }
     }
 }

@@ -1,7 +1,7 @@
 import CRMAPI
 import CRMApp
 import CRMDomain
-import CRMServices
+@testable import CRMServices
 import CRMTestSupport
 import Foundation
 import HTTPTypes
@@ -141,7 +141,26 @@ struct TemplateTests {
             var flipped = Array(text)
             flipped[5] = flipped[5] == "a" ? "b" : "a"
             await #expect(throws: CursorError.self) { try await codec.decode(String(flipped)) }
+            // Characters outside base64url (standard base64's `+`, `/`, padding, spaces): refused.
+            for bad in ["+", "/", "=", " "] {
+                await #expect(throws: CursorError.self) { try await codec.decode(String(text.dropLast()) + bad) }
+            }
         }
+    }
+
+    @Test("cursor text is RFC 4648 base64url without padding, for every length of payload")
+    func cursorBase64URL() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<200 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let text = CursorCodec.base64URL(bytes)
+            let expected = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(text == expected)
+            #expect(CursorCodec.fromBase64URL(text) == bytes)
+        }
+        #expect(CursorCodec.fromBase64URL("ab+c") == nil)
+        #expect(CursorCodec.fromBase64URL("ab=") == nil)
     }
 
     // MARK: Deactivation

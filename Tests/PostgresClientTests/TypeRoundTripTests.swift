@@ -175,11 +175,18 @@ struct UUIDTextTests {
             for text in [id.uuidString, id.uuidString.lowercased()] {
                 let parsed = Array(text.utf8).withUnsafeBufferPointer { UUID(canonicalText: $0) }
                 #expect(parsed == id)
+                #expect(UUID(canonicalText: text) == id)
             }
         }
         for bad in ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123", "01234567-89ab-cdef-0123-456789abcdeg",
                     "01234567-89ab-cdef-0123_456789abcdef", "01234567-89ab-cdef-0123-456789abcde"] {
             #expect(Array(bad.utf8).withUnsafeBufferPointer { UUID(canonicalText: $0) } == nil, "\(bad)")
+            #expect(UUID(canonicalText: bad) == nil, "\(bad)")
+        }
+        // Foundation's parser on Linux takes these; the contract's `format: uuid` does not.
+        for lax in ["01234567-89ab-cdef-0123-456789abcdef ", " 1234567-89ab-cdef-0123-456789abcdef",
+                    "0123456-789ab-cdef-0123-456789abcdef", "01234567-89ab-cdef-0123-456789abcdef\n"] {
+            #expect(UUID(canonicalText: lax) == nil, "\(lax)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CanonicalUUID
 import Foundation
 import Yams
 
@@ -838,23 +839,10 @@ enum Formats {
         }
     }
 
-    /// `8-4-4-4-12` hex digits, either case. Stricter than `UUID(uuidString:)`, whose `sscanf` on
-    /// Linux also takes spaces and misplaced hyphens (and showed up in profiles of every request
-    /// with an id in its path).
-    static func isUUID(_ text: String) -> Bool {
-        var count = 0
-        for byte in text.utf8 {
-            switch count {
-            case 8, 13, 18, 23: guard byte == UInt8(ascii: "-") else { return false }
-            default:
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
-                else { return false }
-            }
-            count += 1
-            if count > 36 { return false }
-        }
-        return count == 36
-    }
+    /// `8-4-4-4-12` hex digits, either case (`UUID(canonicalText:)`). Stricter than
+    /// `UUID(uuidString:)`, whose `sscanf` on Linux also takes spaces and misplaced hyphens (and
+    /// showed up in profiles of every request with an id in its path).
+    static func isUUID(_ text: String) -> Bool { UUID(canonicalText: text) != nil }
 
     static func message(_ format: Format) -> String {
         switch format {

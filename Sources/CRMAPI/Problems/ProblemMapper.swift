@@ -1,3 +1,4 @@
+import CanonicalUUID
 import CRMDomain
 import CRMServices
 import Foundation
@@ -77,7 +78,7 @@ enum ProblemMapper {
         case .conflict(let detail, let existingID, let details):
             // The problem's members are the contract's: `details` can name the duplicate's consultant.
             return .conflict(
-                detail, slug: existingID == nil ? "conflict" : "duplicate", existingID: existingID?.uuidString.lowercased(),
+                detail, slug: existingID == nil ? "conflict" : "duplicate", existingID: existingID?.lowercasedText,
                 existingConsultantID: details["existing_consultant_id"])
         case .stale(let current):
             return .preconditionFailed(

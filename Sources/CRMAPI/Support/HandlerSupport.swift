@@ -1,3 +1,4 @@
+import CanonicalUUID
 import CRMContract
 import CRMDomain
 import CRMServices
@@ -8,20 +9,20 @@ import HTTPTypes
 enum Input {
     /// A path id: a malformed one cannot name anything, so it is a 404 like a missing one.
     static func pathID(_ text: String, _ what: String) throws -> UUID {
-        guard let id = UUID(uuidString: text) else { throw Problem.notFound("No such \(what).") }
+        guard let id = UUID(canonicalText: text) else { throw Problem.notFound("No such \(what).") }
         return id
     }
 
     /// An id in a body or query: malformed is a 422 naming the field.
     static func id(_ text: String?, field: String) throws -> UUID? {
         guard let text else { return nil }
-        guard let id = UUID(uuidString: text) else { throw Problem.unprocessable(field: field, "is not a UUID") }
+        guard let id = UUID(canonicalText: text) else { throw Problem.unprocessable(field: field, "is not a UUID") }
         return id
     }
 
     /// A required id in a body: malformed is a 422 naming the field.
     static func id(_ text: String, field: String) throws -> UUID {
-        guard let id = UUID(uuidString: text) else { throw Problem.unprocessable(field: field, "is not a UUID") }
+        guard let id = UUID(canonicalText: text) else { throw Problem.unprocessable(field: field, "is not a UUID") }
         return id
     }
 
@@ -71,7 +72,7 @@ enum Output {
     static func location(_ path: String) {
         RequestScope.now.responseHeaders?.set(.location, path)
     }
-    static func id(_ id: UUID) -> String { id.uuidString.lowercased() }
+    static func id(_ id: UUID) -> String { id.lowercasedText }
 }
 
 /// JSON merge patch (RFC 7396), applied to a JSON object.

@@ -49,7 +49,7 @@ public final class CallbackService: Sendable {
         let due = CallbackRules.dueAfterResolution(resolvedOn: step.today, policy: policy)
         return try await schedule(
             .complaintResolution, due: due, customerID: complaint.fields.customerID, complaintID: complaint.id, leadID: nil,
-            servedByID: complaint.ownerID, onceKey: "complaint:\(complaint.id.uuidString.lowercased()):\(complaint.reopenCount)",
+            servedByID: complaint.ownerID, onceKey: "complaint:\(complaint.id.lowercasedText):\(complaint.reopenCount)",
             in: step)
     }
 
@@ -62,7 +62,7 @@ public final class CallbackService: Sendable {
             scheduled.append(
                 try await schedule(
                     purpose, due: due, customerID: customerID, complaintID: nil, leadID: leadID, servedByID: consultantID,
-                    onceKey: "delivery:\(leadID.uuidString.lowercased()):\(purpose.rawValue)", in: step))
+                    onceKey: "delivery:\(leadID.lowercasedText):\(purpose.rawValue)", in: step))
         }
         return scheduled
     }
@@ -78,7 +78,7 @@ public final class CallbackService: Sendable {
         return try await schedule(
             .postService, due: due, customerID: visit.customerID, complaintID: nil,
             leadID: nil, serviceVisitID: visit.id, servedByID: visit.fields.advisorID,
-            onceKey: "visit:\(visit.id.uuidString.lowercased())", in: step)
+            onceKey: "visit:\(visit.id.lowercasedText)", in: step)
     }
 
     private func schedule(
@@ -233,7 +233,7 @@ public final class CallbackService: Sendable {
             }
             let saved = try await callbacks.save(changed, now: step.now, in: step.tx)
             if let complaintID = current.complaintID {
-                var details = ["callback_id": current.id.uuidString.lowercased(), "outcome": input.outcome.rawValue]
+                var details = ["callback_id": current.id.lowercasedText, "outcome": input.outcome.rawValue]
                 if saved.status.isDone { details["callback_status"] = saved.status.rawValue }
                 try await complaints.record(
                     [
@@ -260,7 +260,7 @@ public final class CallbackService: Sendable {
             let name = try await change.staffID.asyncMap { try await staff.find(id: $0, scope: .dealer(callback.dealerID), in: step.tx) }??
                 .fields.name
             phoneChanges.append(
-                (change.at, name.map { "staff member \($0)" } ?? change.keyID.map { "API key \($0.uuidString.lowercased())" } ?? "the system"))
+                (change.at, name.map { "staff member \($0)" } ?? change.keyID.map { "API key \($0.lowercasedText)" } ?? "the system"))
         }
         let record =
             try await attempt.callerID.asyncMap {

@@ -69,7 +69,7 @@ public final class ComplaintService: Sendable {
                 policy: dealer.fields.settings.complaints, time: Self.time(dealer), now: step.now)
             let stored = try await complaints.insert(opened, in: step.tx)
             var events = [Self.entry(.created, stored, to: .new, note: cleanNote, details: ["severity": stored.fields.severity.rawValue], in: step)]
-            if let ownerID { events.append(Self.entry(.assigned, stored, details: ["owner_id": ownerID.uuidString.lowercased()], in: step)) }
+            if let ownerID { events.append(Self.entry(.assigned, stored, details: ["owner_id": ownerID.lowercasedText], in: step)) }
             try await complaints.record(events, dealerID: dealer.id, onceKeys: events.map { _ in nil }, in: step.tx)
             return ComplaintView(complaint: stored, now: step.now)
         }
@@ -189,7 +189,7 @@ public final class ComplaintService: Sendable {
                         in: step),
                     Self.entry(
                         .callbackScheduled, saved,
-                        details: ["callback_id": callback.id.uuidString.lowercased(), "due_date": callback.dueDate.description],
+                        details: ["callback_id": callback.id.lowercasedText, "due_date": callback.dueDate.description],
                         in: step),
                 ], dealerID: saved.dealerID, onceKeys: [nil, nil], in: step.tx)
             return ComplaintView(complaint: saved, now: step.now)
@@ -206,7 +206,7 @@ public final class ComplaintService: Sendable {
             changed.ownerID = ownerID
             let saved = try await complaints.save(changed, now: step.now, in: step.tx)
             try await complaints.record(
-                [Self.entry(.assigned, saved, details: ownerID.map { ["owner_id": $0.uuidString.lowercased()] } ?? [:], in: step)],
+                [Self.entry(.assigned, saved, details: ownerID.map { ["owner_id": $0.lowercasedText] } ?? [:], in: step)],
                 dealerID: saved.dealerID, onceKeys: [nil], in: step.tx)
             return ComplaintView(complaint: saved, now: step.now)
         }

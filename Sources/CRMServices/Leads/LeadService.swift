@@ -90,7 +90,7 @@ public final class LeadService: Sendable {
     static func duplicatePhone(_ duplicate: Duplicate<Lead>) -> ServiceError {
         let existing = duplicate.existing
         var details: [String: String] = [:]
-        if let consultant = existing?.consultantID { details["existing_consultant_id"] = consultant.uuidString.lowercased() }
+        if let consultant = existing?.consultantID { details["existing_consultant_id"] = consultant.lowercasedText }
         return .conflict(
             existing?.consultantID == nil
                 ? "An open lead with this phone number already exists at this dealer (in the shared pool)."
@@ -423,7 +423,7 @@ public final class LeadService: Sendable {
             for consent in try await leads.consents(leadID: lead.id, dealerID: lead.dealerID, in: step.tx) {
                 _ = try await customerService.recordConsent(
                     customer: customer, channel: consent.channel, status: consent.status, effectiveAt: consent.effectiveAt,
-                    source: consent.source, note: "given during lead \(lead.id.uuidString.lowercased())", in: step)
+                    source: consent.source, note: "given during lead \(lead.id.lowercasedText)", in: step)
             }
             let vehicle: Vehicle
             do {
@@ -441,7 +441,7 @@ public final class LeadService: Sendable {
             let job = try await step.enqueue(
                 try JobRequest(
                     kind: Self.welcomePackKind, arguments: WelcomePackArguments(leadID: lead.id), queue: "default",
-                    uniqueKey: "welcome_pack:\(lead.dealerID.uuidString.lowercased()):\(lead.id.uuidString.lowercased())",
+                    uniqueKey: "welcome_pack:\(lead.dealerID.lowercasedText):\(lead.id.lowercasedText)",
                     dealerID: lead.dealerID))
             return Conversion(
                 lead: LeadView(lead: saved, today: step.today), customer: customer, vehicle: vehicle, welcomePackJobID: job.id,

@@ -81,7 +81,7 @@ public struct AccessRepository: Sendable {
         }
         query.append(" ORDER BY name, id LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decodeDealer)
-        return Page.from(rows, limit: page.limit, sort: "dealers") { [$0.fields.name, $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "dealers") { [$0.fields.name, $0.id.lowercasedText] }
     }
 
     /// Stores a locked dealer's fields.
@@ -144,7 +144,7 @@ public struct AccessRepository: Sendable {
         }
         query.append(" ORDER BY k.created_at, k.id LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decodeKey)
-        return Page.from(rows, limit: page.limit, sort: "keys") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "keys") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
     public func key(id: UUID, visibleTo scope: KeyScope, in db: some PostgresQueryable) async throws -> APIKeyRecord? {

@@ -54,7 +54,7 @@ public struct StaffRepository: Sendable {
         }
         query.append(" ORDER BY name, id LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "staff") { [$0.fields.name, $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "staff") { [$0.fields.name, $0.id.lowercasedText] }
     }
 
     /// Stores a locked staff member's fields.

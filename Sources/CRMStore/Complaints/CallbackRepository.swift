@@ -86,7 +86,7 @@ public struct CallbackRepository: Sendable {
             }
             query.append(" ORDER BY b.due_date, b.id LIMIT \(page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
-            return Page.from(rows, limit: page.limit, sort: "callbacks.due") { [$0.dueDate.description, $0.id.uuidString] }
+            return Page.from(rows, limit: page.limit, sort: "callbacks.due") { [$0.dueDate.description, $0.id.lowercasedText] }
         }
         if let cursor = page.cursor {
             _ = try cursor.values(for: "callbacks.created", count: 2)
@@ -94,7 +94,7 @@ public struct CallbackRepository: Sendable {
         }
         query.append(" ORDER BY b.created_at DESC, b.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "callbacks.created") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "callbacks.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
     public func save(_ callback: Callback, now: Date, in tx: PostgresTransaction) async throws -> Callback {

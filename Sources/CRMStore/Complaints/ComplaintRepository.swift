@@ -116,7 +116,7 @@ public struct ComplaintRepository: Sendable {
         }
         query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "complaints.created") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "complaints.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
     /// The customer's complaints that await handling (marketing suppression, the 360 view).

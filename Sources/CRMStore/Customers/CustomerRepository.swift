@@ -142,7 +142,7 @@ public struct CustomerRepository: Sendable {
             query.append(" ORDER BY lower(c.name) COLLATE \"C\", c.id LIMIT \(page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "customers.name") {
-                [$0.fields.name.lowercased(), $0.id.uuidString]
+                [$0.fields.name.lowercased(), $0.id.lowercasedText]
             }
         }
         if let cursor = page.cursor {
@@ -152,7 +152,7 @@ public struct CustomerRepository: Sendable {
         query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "customers.created") {
-            [Cursor.value(of: $0.createdAt), $0.id.uuidString]
+            [Cursor.value(of: $0.createdAt), $0.id.lowercasedText]
         }
     }
 

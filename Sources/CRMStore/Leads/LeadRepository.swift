@@ -152,7 +152,7 @@ public struct LeadRepository: Sendable {
             query.append(" ORDER BY l.next_contact_date, l.id LIMIT \(page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "leads.due") {
-                [$0.contact.nextContactDate?.description ?? "", $0.id.uuidString]
+                [$0.contact.nextContactDate?.description ?? "", $0.id.lowercasedText]
             }
         }
         if let cursor = page.cursor {
@@ -161,7 +161,7 @@ public struct LeadRepository: Sendable {
         }
         query.append(" ORDER BY l.created_at DESC, l.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "leads.created") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "leads.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
     // MARK: Writing
@@ -355,7 +355,7 @@ public struct LeadRepository: Sendable {
         }
         query.append(" ORDER BY contacted_at DESC, id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decodeFollowUp)
-        return Page.from(rows, limit: page.limit, sort: "lead_follow_ups") { [Cursor.value(of: $0.contactedAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "lead_follow_ups") { [Cursor.value(of: $0.contactedAt), $0.id.lowercasedText] }
     }
 
     /// A lead's (re)assignments, newest first.
@@ -377,7 +377,7 @@ public struct LeadRepository: Sendable {
                 toConsultantID: try r("to_consultant_id"), reason: try r("reason"), actorKey: try r("actor_key_id"),
                 at: try r("at"))
         })
-        return Page.from(rows, limit: page.limit, sort: "lead_assignments") { [Cursor.value(of: $0.at), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "lead_assignments") { [Cursor.value(of: $0.at), $0.id.lowercasedText] }
     }
 
     public func addConsent(

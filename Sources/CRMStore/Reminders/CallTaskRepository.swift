@@ -81,7 +81,7 @@ public struct CallTaskRepository: Sendable {
             }
             query.append(" ORDER BY t.due_date, t.id LIMIT \(page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
-            return Page.from(rows, limit: page.limit, sort: "call_tasks.due") { [$0.dueDate.description, $0.id.uuidString] }
+            return Page.from(rows, limit: page.limit, sort: "call_tasks.due") { [$0.dueDate.description, $0.id.lowercasedText] }
         }
         if let cursor = page.cursor {
             _ = try cursor.values(for: "call_tasks.created", count: 2)
@@ -89,6 +89,6 @@ public struct CallTaskRepository: Sendable {
         }
         query.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "call_tasks.created") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "call_tasks.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 }

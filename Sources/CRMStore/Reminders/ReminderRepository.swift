@@ -326,7 +326,7 @@ public struct ReminderRepository: Sendable {
         }
         query.append(" ORDER BY r.due_date, r.id LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "reminders.due") { [$0.dueDate.description, $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "reminders.due") { [$0.dueDate.description, $0.id.lowercasedText] }
     }
 
     /// The latest reminders of a customer (the 360 view).

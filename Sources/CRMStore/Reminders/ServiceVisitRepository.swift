@@ -96,7 +96,7 @@ public struct ServiceVisitRepository: Sendable {
         query.append(" ORDER BY s.opened_at DESC, s.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "service_visits.opened") {
-            [Cursor.value(of: $0.fields.openedAt), $0.id.uuidString]
+            [Cursor.value(of: $0.fields.openedAt), $0.id.lowercasedText]
         }
     }
 

@@ -85,7 +85,7 @@ public struct VehicleRepository: Sendable {
         }
         query.append(" ORDER BY v.created_at DESC, v.id DESC LIMIT \(page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
-        return Page.from(rows, limit: page.limit, sort: "vehicles.created") { [Cursor.value(of: $0.createdAt), $0.id.uuidString] }
+        return Page.from(rows, limit: page.limit, sort: "vehicles.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
     /// Stores the vehicle's fields (a vehicle locked with `lock`, at the version it was read). A
