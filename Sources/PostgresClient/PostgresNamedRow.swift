@@ -7,15 +7,19 @@ import CLibPQ
 /// fresh lookup).
 public struct PostgresNamedRow {
     public let row: PostgresRow
-    let positions: PostgresColumnPositions
-    var step = 0
+    @usableFromInline let positions: PostgresColumnPositions
+    @usableFromInline var step = 0
 
+    @usableFromInline
     init(row: PostgresRow, positions: PostgresColumnPositions) {
         self.row = row
         self.positions = positions
     }
 
-    /// The value of the column named `name`.
+    /// The value of the column named `name`. Inlinable (as is `PostgresRow.decode`), so each call
+    /// site is compiled for its type: generic code across the module boundary looked up type
+    /// metadata and witness tables for every cell.
+    @inlinable
     public mutating func callAsFunction<T: PostgresDecodable>(_ name: StaticString, as type: T.Type = T.self) throws -> T {
         defer { step += 1 }
         return try row.decode(try positions.position(of: name, step: step, in: row.rows), as: T.self)
@@ -31,6 +35,7 @@ public struct PostgresNamedRow {
 /// The column positions one decoder resolved, by lookup order. Used by one task at a time (the
 /// one mapping the result), so its storage skips the runtime's exclusivity checks (they were 2%
 /// of the CPU of a page of 50 customers: one per cell).
+@usableFromInline
 final class PostgresColumnPositions: @unchecked Sendable {
     private struct Resolved {
         /// The static name's address: the same call site passes the same address.
@@ -39,7 +44,9 @@ final class PostgresColumnPositions: @unchecked Sendable {
     }
     @exclusivity(unchecked) private var resolved: [Resolved] = []
 
-    @inline(__always)
+    @usableFromInline init() {}
+
+    @usableFromInline
     func position(of name: StaticString, step: Int, in rows: PostgresRows) throws -> Int {
         let identity = UnsafeRawPointer(name.utf8Start)
         if step < resolved.count, resolved[step].name == identity { return resolved[step].column }
@@ -65,6 +72,7 @@ final class PostgresColumnPositions: @unchecked Sendable {
 
 extension PostgresRows {
     /// Decodes every row with `decode`, which reads columns by name (`try row("id")`).
+    @inlinable
     public func map<T>(named decode: (inout PostgresNamedRow) throws -> T) throws -> [T] {
         let positions = PostgresColumnPositions()
         var result: [T] = []
@@ -77,6 +85,7 @@ extension PostgresRows {
     }
 
     /// The first row decoded by name, or nil.
+    @inlinable
     public func first<T>(named decode: (inout PostgresNamedRow) throws -> T) throws -> T? {
         guard let row = firstRow else { return nil }
         var named = PostgresNamedRow(row: row, positions: PostgresColumnPositions())

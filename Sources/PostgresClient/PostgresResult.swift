@@ -66,34 +66,45 @@ private func cStringEquals(_ cString: UnsafePointer<CChar>, _ utf8: UnsafeBuffer
 
 /// One row of a result.
 public struct PostgresRow: Sendable {
-    let rows: PostgresRows
+    @usableFromInline let rows: PostgresRows
     public let index: Int
 
-    /// Decodes the value of column `column` (by position).
+    /// Decodes the value of column `column` (by position). Inlinable, so that each call site is
+    /// compiled for its type; the libpq calls stay behind `cell(_:target:)`.
+    @inlinable
     public func decode<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T {
+        do {
+            guard let cell = try cell(column, target: T.self) else { return try T.decodeNull() }
+            return try T.decode(cell)
+        } catch let failure as PostgresCell.Failure {
+            throw decodingError(column, target: T.self, failure)
+        }
+    }
+
+    /// The cell at `column`, nil for SQL NULL; a decoding error naming `target` for a column the
+    /// result does not have.
+    @usableFromInline
+    func cell(_ column: Int, target: Any.Type) throws -> PostgresCell? {
         guard column >= 0, column < rows.columnCount else {
             throw PostgresDecodingError(
-                column: "#\(column)", columnIndex: column, targetType: "\(T.self)", postgresType: 0,
+                column: "#\(column)", columnIndex: column, targetType: "\(target)", postgresType: 0,
                 reason: "the result has only \(rows.columnCount) columns")
         }
         let handle = rows.handle
         let row = Int32(index)
         let col = Int32(column)
-        do {
-            if PQgetisnull(handle, row, col) == 1 { return try T.decodeNull() }
-            let length = Int(PQgetlength(handle, row, col))
-            guard let pointer = PQgetvalue(handle, row, col) else { return try T.decodeNull() }
-            return try pointer.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                try T.decode(
-                    PostgresCell(
-                        bytes: UnsafeBufferPointer(start: bytes, count: length),
-                        type: PostgresType(rawValue: PQftype(handle, col))))
-            }
-        } catch let failure as PostgresCell.Failure {
-            throw PostgresDecodingError(
-                column: rows.columnName(column), columnIndex: column, targetType: "\(T.self)",
-                postgresType: PQftype(handle, col), reason: failure.reason)
-        }
+        guard PQgetisnull(handle, row, col) == 0, let pointer = PQgetvalue(handle, row, col) else { return nil }
+        return PostgresCell(
+            bytes: UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: Int(PQgetlength(handle, row, col))),
+            type: PostgresType(rawValue: PQftype(handle, col)))
+    }
+
+    /// A decoder's failure with the column's name, index and type.
+    @usableFromInline
+    func decodingError(_ column: Int, target: Any.Type, _ failure: PostgresCell.Failure) -> PostgresDecodingError {
+        PostgresDecodingError(
+            column: rows.columnName(column), columnIndex: column, targetType: "\(target)",
+            postgresType: PQftype(rows.handle, Int32(column)), reason: failure.reason)
     }
 
     /// Decodes the value of the column named `column`.
