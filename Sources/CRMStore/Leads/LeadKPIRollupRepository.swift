@@ -224,7 +224,9 @@ public struct LeadKPIRollupRepository: Sendable {
             r.base, r.qualified, r.competitor, r.hot, r.overdue, r.opened, r.closed
             """
         // Flows (new, merged, new_won, won, lost) are end - before; stocks (base, qualified,
-        // competitor, hot, overdue) are the end's prefix; a group is listed when any lead of it
+        // competitor, hot, overdue) are the end's prefix (each weighted term is cast to int4: a
+        // sum of int4 accumulates in int8, a sum of int8 in numeric, which took a tenth of the
+        // statement over the ~20,000 rows of a year by channel with 2,000 pending changes); a group is listed when any lead of it
         // was created by the period's end and not closed before its start (opened at the end
         // minus closed before the start), as in the live computation.
         let rows = try await db.query(
@@ -262,17 +264,17 @@ public struct LeadKPIRollupRepository: Sendable {
             ),
             per_consultant AS (
                 SELECT \(fragment: key) AS key, consultant_id,
-                       coalesce(sum(base * at_end), 0) AS total,
-                       coalesce(sum(new * at_end), 0) - coalesce(sum(new * before_start), 0) AS new,
-                       coalesce(sum(merged * at_end), 0) - coalesce(sum(merged * before_start), 0) AS merged,
-                       coalesce(sum(qualified * at_end), 0) AS qualified,
-                       coalesce(sum(hot * at_end), 0) AS hot,
-                       coalesce(sum(competitor * at_end), 0) AS competitor,
-                       coalesce(sum(won * at_end), 0) - coalesce(sum(won * before_start), 0) AS won,
-                       coalesce(sum(lost * at_end), 0) - coalesce(sum(lost * before_start), 0) AS lost,
-                       coalesce(sum(new_won * at_end), 0) - coalesce(sum(new_won * before_start), 0) AS new_won,
-                       coalesce(sum(overdue * at_end), 0) AS overdue,
-                       coalesce(sum(opened * at_end), 0) - coalesce(sum(closed * before_start), 0) AS present
+                       coalesce(sum((base * at_end)::int4), 0) AS total,
+                       coalesce(sum((new * at_end)::int4), 0) - coalesce(sum((new * before_start)::int4), 0) AS new,
+                       coalesce(sum((merged * at_end)::int4), 0) - coalesce(sum((merged * before_start)::int4), 0) AS merged,
+                       coalesce(sum((qualified * at_end)::int4), 0) AS qualified,
+                       coalesce(sum((hot * at_end)::int4), 0) AS hot,
+                       coalesce(sum((competitor * at_end)::int4), 0) AS competitor,
+                       coalesce(sum((won * at_end)::int4), 0) - coalesce(sum((won * before_start)::int4), 0) AS won,
+                       coalesce(sum((lost * at_end)::int4), 0) - coalesce(sum((lost * before_start)::int4), 0) AS lost,
+                       coalesce(sum((new_won * at_end)::int4), 0) - coalesce(sum((new_won * before_start)::int4), 0) AS new_won,
+                       coalesce(sum((overdue * at_end)::int4), 0) AS overdue,
+                       coalesce(sum((opened * at_end)::int4), 0) - coalesce(sum((closed * before_start)::int4), 0) AS present
                 FROM parts GROUP BY 1, 2
             ),
             listed AS (SELECT * FROM per_consultant WHERE present > 0)
