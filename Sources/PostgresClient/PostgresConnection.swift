@@ -60,9 +60,18 @@ public protocol PostgresQueryable: Sendable {
     /// - Parameter timeout: cancels the statement on the server after this long (client-side
     ///   cancel request); nil keeps the session's `statement_timeout`.
     func query(_ query: PostgresQuery, timeout: Duration?) async throws -> PostgresRows
+
+    /// Runs a write whose result the caller does not read. Inside a transaction it is sent
+    /// with the transaction's next statement or its `COMMIT`, in the same round trip (its
+    /// failure then fails that statement or the commit); elsewhere it runs at once.
+    func executeDeferred(_ query: PostgresQuery) async throws
 }
 
 extension PostgresQueryable {
+    public func executeDeferred(_ query: PostgresQuery) async throws {
+        _ = try await self.query(query, timeout: nil)
+    }
+
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         try await self.query(query, timeout: nil)
     }
@@ -249,19 +258,10 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
     // MARK: Statements
 
     public func query(_ query: PostgresQuery, timeout: Duration?) async throws -> PostgresRows {
-        // Parameters travel as C strings: a NUL would end the value early, silently. PostgreSQL
-        // text cannot hold NUL anyway, so such a value is refused here, before anything is sent.
-        for value in query.bindings.values where value?.utf8.contains(0) == true {
-            throw PostgresError(
-                code: .characterNotInRepertoire, message: "a parameter contains a NUL character, which text cannot hold")
-        }
+        try Self.refuseNUL(in: query)
         let name = try await preparedName(for: query)
         do {
-            return try await run(timeout: timeout) { connection in
-                Self.withParameters(query.bindings) { count, values in
-                    PQsendQueryPrepared(connection.handle, name, count, values, nil, nil, 0)
-                }
-            }
+            return try await send(takeDeferred() + [.execute(name: name, bindings: query.bindings)], timeout: timeout)
         } catch let error as PostgresError
             where error.code == .featureNotSupported || error.code == .invalidSQLStatementName
         {
@@ -272,23 +272,45 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
         }
     }
 
+    /// Parameters travel as C strings: a NUL would end the value early, silently. PostgreSQL
+    /// text cannot hold NUL anyway, so such a value is refused here, before anything is sent.
+    private static func refuseNUL(in query: PostgresQuery) throws {
+        for value in query.bindings.values where value?.utf8.contains(0) == true {
+            throw PostgresError(
+                code: .characterNotInRepertoire, message: "a parameter contains a NUL character, which text cannot hold")
+        }
+    }
+
+    /// Queues a write whose result nobody reads, inside a transaction: it goes to the server with
+    /// the transaction's next statement or its `COMMIT`, in the same round trip. Its failure
+    /// fails that statement (or the commit), and the transaction rolls back. Outside a
+    /// transaction it runs at once.
+    public func executeDeferred(_ query: PostgresQuery) async throws {
+        guard !deferred.isEmpty || transactionStatus == PQTRANS_INTRANS else {
+            _ = try await self.query(query, timeout: nil)
+            return
+        }
+        try Self.refuseNUL(in: query)
+        let name = try await preparedName(for: query)
+        deferred.append(.execute(name: name, bindings: query.bindings))
+    }
+
     /// Runs SQL text through the simple-query protocol: several statements allowed, no
-    /// parameters. For migrations and fixed control statements only (`BEGIN`, `COMMIT`).
+    /// parameters. For migrations and fixed control statements only (`SAVEPOINT`, `DEALLOCATE`).
+    /// Statements still deferred are sent first, in their own round trip.
     @discardableResult
     public func executeScript(_ sql: String, timeout: Duration? = nil) async throws -> PostgresRows {
-        try await run(timeout: timeout) { connection in PQsendQuery(connection.handle, sql) }
+        try await flushDeferred()
+        return try await send([.script(sql)], timeout: timeout)
     }
 
     private func preparedName(for query: PostgresQuery) async throws -> String {
         if let name = statementCache[query.sql] { return name }
         nextStatementNumber += 1
         let name = "s\(nextStatementNumber)"
-        let types = query.bindings.types
-        _ = try await run(timeout: nil) { connection in
-            types.withUnsafeBufferPointer { typesPointer in
-                PQsendPrepare(connection.handle, name, query.sql, Int32(types.count), typesPointer.baseAddress)
-            }
-        }
+        // A deferred BEGIN goes with the preparation, so the statement is prepared inside the
+        // transaction, as it would be without deferral.
+        _ = try await send(takeDeferred() + [.prepare(name: name, sql: query.sql, types: query.bindings.types)], timeout: nil)
         statementCache[query.sql] = name
         statementOrder.append(query.sql)
         if statementOrder.count > configuration.preparedStatementCacheSize, let oldest = statementOrder.popFirst(),
@@ -299,6 +321,62 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
         return name
     }
 
+    // MARK: Deferred statements
+
+    /// Statements accepted but not sent yet: a transaction's `BEGIN` (sent with its first
+    /// statement) and writes whose result nobody reads (sent with the next statement or the
+    /// `COMMIT`). Issue 12: `POST /v1/customers` went from four round trips to two.
+    private var deferred: [OutgoingStatement] = []
+
+    /// Defers a control statement (`BEGIN`) to the next round trip.
+    func deferControl(_ sql: String) {
+        deferred.append(.control(sql))
+    }
+
+    /// Drops what is deferred: the transaction it belonged to is being rolled back.
+    func discardDeferred() {
+        deferred.removeAll()
+    }
+
+    /// Whether a `BEGIN` is deferred and nothing was sent since.
+    var onlyBeginDeferred: Bool {
+        if deferred.count == 1, case .control = deferred[0], transactionStatus == PQTRANS_IDLE { return true }
+        return false
+    }
+
+    /// Sends whatever is deferred, in one round trip.
+    func flushDeferred() async throws {
+        let pending = takeDeferred()
+        if !pending.isEmpty { _ = try await send(pending, timeout: nil) }
+    }
+
+    private func takeDeferred() -> [OutgoingStatement] {
+        defer { deferred.removeAll(keepingCapacity: true) }
+        return deferred
+    }
+
+    /// Sends statements in one round trip and returns the last one's result (throwing the first
+    /// error). One statement goes alone; several go through libpq's pipeline mode, ended by a
+    /// sync, so the server runs them in order and skips the rest after an error.
+    private func send(_ statements: [OutgoingStatement], timeout: Duration?) async throws -> PostgresRows {
+        roundTrips.add(1, ordering: .relaxed)
+        if statements.count == 1 {
+            let statement = statements[0]
+            return try await run(timeout: timeout, pipelined: false) { connection in
+                statement.send(on: connection.handle, pipelined: false)
+            }
+        }
+        return try await run(timeout: timeout, pipelined: true) { connection in
+            let handle = connection.handle
+            guard PQenterPipelineMode(handle) == 1 else { return 0 }
+            for statement in statements where statement.send(on: handle, pipelined: true) != 1 { return 0 }
+            return PQpipelineSync(handle)
+        }
+    }
+
+    /// Round trips to the server so far (tests count them).
+    let roundTrips = Atomic<Int>(0)
+
     private func forgetStatement(sql: String) {
         if statementCache.removeValue(forKey: sql) != nil {
             statementOrder.removeAll { $0 == sql }
@@ -307,9 +385,9 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
 
     /// Sends with `send` and waits for every result of the statement; throws the server's error
     /// if one of them failed, else returns the last one.
-    private func run(timeout: Duration?, send: @escaping @Sendable (PostgresConnection) -> Int32) async throws
-        -> PostgresRows
-    {
+    private func run(
+        timeout: Duration?, pipelined: Bool, send: @escaping @Sendable (PostgresConnection) -> Int32
+    ) async throws -> PostgresRows {
         guard !closed.load(ordering: .relaxed) else {
             throw PostgresError(code: .connectionDoesNotExist, message: "the connection is closed")
         }
@@ -326,24 +404,55 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
         defer { watchdog?.cancel() }
 
         let results: [PostgresRows]
-        if let reactor {
-            results = try await withCheckedThrowingContinuation { continuation in
-                guard send(self) == 1 else {
-                    continuation.resume(throwing: self.lostOrFailed())
-                    return
+        do {
+            if let reactor {
+                results = try await withCheckedThrowingContinuation { continuation in
+                    guard send(self) == 1 else {
+                        continuation.resume(throwing: self.lostOrFailed())
+                        return
+                    }
+                    let pending = PendingResults(continuation: continuation, pipelined: pipelined)
+                    self.flushThenRead(pending, reactor: reactor, loop: MultiThreadedEventLoopGroup.currentEventLoop)
                 }
-                let pending = PendingResults(continuation: continuation)
-                self.flushThenRead(pending, reactor: reactor, loop: MultiThreadedEventLoopGroup.currentEventLoop)
+            } else {
+                results = try await blockingPool.runIfActive { [self] in
+                    guard send(self) == 1 else { throw self.lostOrFailed() }
+                    return try self.readBlocking(pipelined: pipelined)
+                }
             }
-        } else {
-            results = try await blockingPool.runIfActive { [self] in
-                guard send(self) == 1 else { throw self.lostOrFailed() }
-                var collected: [PostgresRows] = []
-                while let result = PQgetResult(self.handle) { collected.append(PostgresRows(handle: result)) }
+        } catch {
+            if pipelined { broken.store(true, ordering: .relaxed) }
+            throw error
+        }
+        // Every result up to the sync has been read, so the pipeline is idle and can be left.
+        if pipelined, PQexitPipelineMode(handle) != 1 { broken.store(true, ordering: .relaxed) }
+        return try interpret(results)
+    }
+
+    /// `threads` mode: reads a statement's results (a pipeline's up to its sync), blocking.
+    private func readBlocking(pipelined: Bool) throws -> [PostgresRows] {
+        var collected: [PostgresRows] = []
+        var separators = 0
+        while true {
+            guard let result = PQgetResult(handle) else {
+                // A pipeline's statements are separated by one NULL each; two in a row, or a
+                // failed connection, means the sync will not come.
+                separators += 1
+                guard pipelined, separators < 2, PQstatus(handle) == CONNECTION_OK else { break }
+                continue
+            }
+            separators = 0
+            if pipelined, PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
                 return collected
             }
+            collected.append(PostgresRows(handle: result))
         }
-        return try interpret(results)
+        if pipelined {
+            broken.store(true, ordering: .relaxed)
+            throw PostgresError.connectionLost(Self.errorMessage(handle))
+        }
+        return collected
     }
 
     /// Reactor path: flush what libpq could not send yet, then read until the statement's
@@ -376,6 +485,22 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
         pending.started = true
         while PQisBusy(handle) == 0 {
             guard let result = PQgetResult(handle) else {
+                if pending.pipelined {
+                    // The end of one statement of a pipeline; its sync ends the round trip. Two
+                    // ends in a row, or a failed connection, means the sync will not come.
+                    pending.separators += 1
+                    if pending.separators < 2, PQstatus(handle) == CONNECTION_OK { continue }
+                    broken.store(true, ordering: .relaxed)
+                    pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
+                    return
+                }
+                if loop != nil, pending.loopReads > 0 { repliesReadOnLoop.add(1, ordering: .relaxed) }
+                pending.finish()
+                return
+            }
+            pending.separators = 0
+            if pending.pipelined, PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
                 if loop != nil, pending.loopReads > 0 { repliesReadOnLoop.add(1, ordering: .relaxed) }
                 pending.finish()
                 return
@@ -412,6 +537,11 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
             switch PQresultStatus(result.handle) {
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
                 throw serverError(from: result.handle)
+            case PGRES_PIPELINE_ABORTED:
+                // Skipped because an earlier statement of the round trip failed (whose error,
+                // earlier in the list, is thrown first).
+                throw PostgresError(
+                    code: .inFailedSQLTransaction, message: "an earlier statement sent with this one failed")
             case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
                 broken.store(true, ordering: .relaxed)
                 throw PostgresError(code: .featureNotSupported, message: "COPY is not supported by this client")
@@ -505,7 +635,7 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
 
     /// A connection the pool can hand out again: open, not broken, not inside a transaction.
     var isReusable: Bool {
-        !closed.load(ordering: .relaxed) && !broken.load(ordering: .relaxed) && PQstatus(handle) == CONNECTION_OK
+        deferred.isEmpty && !closed.load(ordering: .relaxed) && !broken.load(ordering: .relaxed) && PQstatus(handle) == CONNECTION_OK
             && PQtransactionStatus(handle) == PQTRANS_IDLE
     }
 
@@ -629,10 +759,16 @@ private final class PendingResults: @unchecked Sendable {
     var started = false
     /// Reads tried from the sender's event loop so far.
     var loopReads = 0
+    /// Several statements sent in pipeline mode: results run up to a sync result, with a NULL
+    /// after each statement's.
+    let pipelined: Bool
+    /// NULL results read in a row (a pipeline's statement ends).
+    var separators = 0
     private var continuation: CheckedContinuation<[PostgresRows], any Error>?
 
-    init(continuation: CheckedContinuation<[PostgresRows], any Error>) {
+    init(continuation: CheckedContinuation<[PostgresRows], any Error>, pipelined: Bool) {
         self.continuation = continuation
+        self.pipelined = pipelined
     }
 
     func finish() {
@@ -643,6 +779,34 @@ private final class PendingResults: @unchecked Sendable {
     func finish(throwing error: any Error) {
         continuation?.resume(throwing: error)
         continuation = nil
+    }
+}
+
+/// One statement of a round trip.
+enum OutgoingStatement: Sendable {
+    /// A control statement without parameters (`BEGIN`, `COMMIT`).
+    case control(String)
+    /// SQL text through the simple-query protocol (a script); never pipelined.
+    case script(String)
+    case prepare(name: String, sql: String, types: [Oid])
+    case execute(name: String, bindings: PostgresBindings)
+
+    /// Hands the statement to libpq; 1 when it was queued. In pipeline mode only the extended
+    /// protocol is allowed, so a control statement goes as a parameterless `PQsendQueryParams`.
+    func send(on handle: OpaquePointer, pipelined: Bool) -> Int32 {
+        switch self {
+        case .control(let sql):
+            if pipelined { return PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) }
+            return PQsendQuery(handle, sql)
+        case .script(let sql):
+            return pipelined ? 0 : PQsendQuery(handle, sql)
+        case .prepare(let name, let sql, let types):
+            return types.withUnsafeBufferPointer { PQsendPrepare(handle, name, sql, Int32(types.count), $0.baseAddress) }
+        case .execute(let name, let bindings):
+            return PostgresConnection.withParameters(bindings) { count, values in
+                PQsendQueryPrepared(handle, name, count, values, nil, nil, 0)
+            }
+        }
     }
 }
 

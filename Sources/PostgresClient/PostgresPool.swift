@@ -220,6 +220,8 @@ public final class PostgresPool: PostgresQueryable, Service, Sendable {
             try await connection.executeScript("RELEASE SAVEPOINT \(name)")
             return value
         } catch {
+            // Writes deferred since the savepoint would be rolled back with it.
+            connection.discardDeferred()
             if !connection.isClosed { _ = try? await connection.executeScript("ROLLBACK TO SAVEPOINT \(name)") }
             throw error
         }

@@ -17,6 +17,12 @@ public struct PostgresTransaction: PostgresQueryable {
         try await connection.query(query, timeout: timeout)
     }
 
+    /// Sends the write with the transaction's next statement or its `COMMIT`, in the same round
+    /// trip. Its failure fails that statement or the commit, and the transaction rolls back.
+    public func executeDeferred(_ query: PostgresQuery) async throws {
+        try await connection.executeDeferred(query)
+    }
+
     /// Ends this transaction (the server rolls it back and closes the session) if it sits idle
     /// longer than `timeout` between statements: a client that died or hung mid-transaction
     /// releases its locks after this long at most.
@@ -35,6 +41,10 @@ extension PostgresConnection {
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws (and
     /// rethrows). A statement error that `body` swallowed still aborts the transaction; the
     /// commit then reports it instead of silently rolling back.
+    ///
+    /// `BEGIN` is not a round trip of its own: it goes with the first statement (libpq's pipeline
+    /// mode), and deferred writes go with the `COMMIT`. A body that runs no statement sends
+    /// nothing.
     public func withTransaction<T>(
         isolation: PostgresIsolationLevel = .readCommitted, readOnly: Bool = false,
         _ body: (PostgresTransaction) async throws -> T
@@ -48,7 +58,7 @@ extension PostgresConnection {
         case (.serializable, false): begin = "BEGIN ISOLATION LEVEL SERIALIZABLE"
         case (.serializable, true): begin = "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"
         }
-        try await executeScript(begin)
+        deferControl(begin)
         let value: T
         do {
             value = try await body(PostgresTransaction(connection: self))
@@ -56,17 +66,29 @@ extension PostgresConnection {
             await rollbackQuietly()
             throw error
         }
+        if onlyBeginDeferred {
+            discardDeferred()
+            return value
+        }
         if transactionStatus == PQTRANS_INERROR {
             await rollbackQuietly()
             throw PostgresError(
                 code: .inFailedSQLTransaction,
                 message: "a statement in the transaction failed; the transaction was rolled back")
         }
-        try await executeScript("COMMIT")
+        do {
+            deferControl("COMMIT")
+            try await flushDeferred()
+        } catch {
+            // A deferred write failed, so the COMMIT was skipped and the transaction is aborted.
+            await rollbackQuietly()
+            throw error
+        }
         return value
     }
 
     private func rollbackQuietly() async {
+        discardDeferred()
         guard !isClosed, transactionStatus != PQTRANS_IDLE, transactionStatus != PQTRANS_UNKNOWN else { return }
         do {
             try await executeScript("ROLLBACK")

@@ -10,7 +10,8 @@ public struct AuditRepository: Sendable {
         dealerID: UUID, customerID: UUID?, entity: String, entityID: UUID, action: AuditAction, changes: [FieldChange],
         actor: Actor, at now: Date, in db: some PostgresQueryable
     ) async throws {
-        try await db.execute(
+        // Deferred: in a use case's transaction the entry goes to the server with the COMMIT.
+        try await db.executeDeferred(
             """
             INSERT INTO audit_events (dealer_id, id, customer_id, entity, entity_id, action, changes, actor_key_id,
                                       actor_staff_id, actor_role, request_id, at)
