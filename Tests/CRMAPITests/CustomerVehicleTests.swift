@@ -82,6 +82,11 @@ struct CustomerVehicleTests {
             #expect(history.last?.ownedTo != nil)
             let again = try await admin.transferOwnership(path: .init(vehicleId: vehicle.id), body: .json(.init(customerId: buyer)))
             #expect(status(of: again) == .conflict)
+            // The audit trail names both owners the way every id of the API is written.
+            let trail = try await admin.listCustomerAudit(path: .init(customerId: buyer)).ok.body.json.data
+            let ownerChange = trail.first { $0.entity == "vehicle" }?.changes.first { $0.field == "owner" }
+            #expect(ownerChange?.old == owner)
+            #expect(ownerChange?.new == buyer)
         }
     }
 

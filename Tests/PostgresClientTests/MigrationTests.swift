@@ -28,6 +28,37 @@ struct MigrationTests {
         }
     }
 
+    @Test("0010 writes the ids of stored vehicle owner changes in lower case and leaves the rest as it was")
+    func auditOwnerIDs() async throws {
+        let migrations = try Migration.bundled()
+        try await withTestDatabase(migrated: false) { database in
+            let connection = try await TestDatabase.connect(database.url)
+            defer { connection.close() }
+            try await Migrator(migrations: migrations.filter { $0.version < 10 }, logger: TestDatabase.logger)
+                .migrate(on: connection)
+            let old = "D7101FB3-C01F-4ABD-8200-37E788C1C0ED"
+            let new = "0A705979-8CD1-43B0-92F9-57CFCF9C8935"
+            let owner = #"[{"field": "plate", "new": "沪A12345"}, {"field": "owner", "old": "\#(old)", "new": "\#(new)"}]"#
+            let first = #"[{"field": "owner", "new": "\#(new)"}]"#
+            let other = #"[{"field": "name", "new": "ABC"}]"#
+            for (entity, changes) in [("vehicle", owner), ("vehicle", first), ("customer", other)] {
+                try await connection.execute(
+                    """
+                    INSERT INTO audit_events (dealer_id, id, entity, entity_id, action, changes)
+                    VALUES (gen_random_uuid(), gen_random_uuid(), \(entity), gen_random_uuid(), 'update', \(changes)::jsonb)
+                    """)
+            }
+            try await Migrator(migrations: migrations, logger: TestDatabase.logger).migrate(on: connection)
+            let stored = try await connection.query("SELECT changes::text FROM audit_events ORDER BY entity DESC, length(changes::text) DESC")
+                .map { try $0.decode(0, as: String.self) }
+            #expect(stored == [
+                #"[{"new": "沪A12345", "field": "plate"}, {"new": "\#(new.lowercased())", "old": "\#(old.lowercased())", "field": "owner"}]"#,
+                #"[{"new": "\#(new.lowercased())", "field": "owner"}]"#,
+                #"[{"new": "ABC", "field": "name"}]"#,
+            ])
+        }
+    }
+
     @Test("applying twice is a no-op")
     func idempotent() async throws {
         try await withTestDatabase(migrated: false) { database in

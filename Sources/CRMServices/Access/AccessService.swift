@@ -200,7 +200,7 @@ public final class AccessService: Sendable {
         let now = clock.now
         let revoked = try await pool.withTransaction { tx -> APIKeyRecord? in
             let key = try await repository.revokeKey(id: id, visibleTo: scope, now: now, in: tx)
-            if key != nil { try await tx.notify(channel: Self.keyChangesChannel, payload: id.uuidString) }
+            if key != nil { try await tx.notify(channel: Self.keyChangesChannel, payload: id.lowercasedText) }
             return key
         }
         guard let revoked else { throw ServiceError.notFound("No such API key.") }

@@ -45,7 +45,7 @@ public final class StaffService: Sendable {
             var changed = current
             changed.fields = clean
             if current.fields.active != clean.active {
-                try await step.tx.notify(channel: AccessService.keyChangesChannel, payload: "staff:\(id.uuidString)")
+                try await step.tx.notify(channel: AccessService.keyChangesChannel, payload: "staff:\(id.lowercasedText)")
             }
             return try await staff.save(changed, now: step.now, in: step.tx)
         }

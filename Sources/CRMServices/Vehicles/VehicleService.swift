@@ -135,7 +135,7 @@ public final class VehicleService: Sendable {
                 vehicleID: vehicleID, dealerID: vehicle.dealerID, to: customer.id, from: start, now: step.now, in: step.tx)
             try await step.record(
                 .update, entity: "vehicle", id: vehicleID, customerID: customer.id,
-                changes: [FieldChange(field: "owner", old: current?.customerID.uuidString, new: customer.id.uuidString)])
+                changes: [FieldChange(field: "owner", old: current?.customerID.lowercasedText, new: customer.id.lowercasedText)])
             return ownership
         }
     }
