@@ -248,7 +248,8 @@ public struct LeadRepository: Sendable {
         dealerID: UUID, leadID: UUID, from: UUID?, to: UUID?, reason: AssignmentReason, actorKey: UUID?, at now: Date,
         in db: some PostgresQueryable
     ) async throws {
-        try await db.execute(
+        // Deferred: in a transaction the row goes to the server with the next statement or COMMIT.
+        try await db.executeDeferred(
             """
             INSERT INTO lead_assignments (dealer_id, id, lead_id, from_consultant_id, to_consultant_id, reason, actor_key_id, at)
             VALUES (\(dealerID), \(UUID()), \(leadID), \(from), \(to), \(reason.rawValue), \(actorKey), \(now))
@@ -383,7 +384,8 @@ public struct LeadRepository: Sendable {
     public func addConsent(
         leadID: UUID, dealerID: UUID, consent: LeadConsent, actorKey: UUID?, in db: some PostgresQueryable
     ) async throws {
-        try await db.execute(
+        // Deferred: in a transaction the row goes to the server with the next statement or COMMIT.
+        try await db.executeDeferred(
             """
             INSERT INTO lead_consents (dealer_id, id, lead_id, channel, status, source, effective_at, actor_key_id)
             VALUES (\(dealerID), \(UUID()), \(leadID), \(consent.channel), \(consent.status), \(consent.source),
