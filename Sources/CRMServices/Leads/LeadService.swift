@@ -542,17 +542,17 @@ public final class LeadService: Sendable {
         guard from.days(until: to) <= 3 * 366 else { throw ValidationErrors(field: "to", "a report spans at most three years") }
         let scope = try await kit.access.readScope(context.principal, dealerFilter: dealerFilter)
         let now = context.clock.now
-        // Both reads in one snapshot: the roll-ups and the live corrections agree with each other.
-        let (counts, competitors) = try await kit.pool.withTransaction(isolation: .repeatableRead, readOnly: true) { tx in
+        // One statement, in a transaction only for `SET LOCAL jit = off`.
+        let report = try await kit.pool.withTransaction(readOnly: true) { tx in
             try await rollups.prepareReport(in: tx)
-            return (try await rollups.report(scope: scope, grouping: grouping, from: from, to: to, now: now, in: tx),
-             try await rollups.competitors(scope: scope, to: to, now: now, in: tx))
+            return try await rollups.report(scope: scope, grouping: grouping, from: from, to: to, now: now, in: tx)
         }
+        let counts = report.counts
         guard let totals = counts.first(where: \.isTotal) else { throw ServiceError.unavailable("The report returned no totals row.", retryAfter: 1) }
         return Report(
             rows: LeadReportRates.rows(counts.filter { !$0.isTotal }, totals: totals),
             totals: LeadReportRates.rows([totals], totals: totals)[0],
-            competitors: LeadReportRates.competitors(competitors.counts, seriesBase: competitors.seriesBase, totalBase: competitors.totalBase))
+            competitors: LeadReportRates.competitors(report.competitors, seriesBase: report.seriesBase, totalBase: report.totalBase))
     }
 
     /// Adds the dealer's changed leads to the KPI roll-ups, `batch` leads per transaction, until

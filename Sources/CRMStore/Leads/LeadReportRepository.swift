@@ -131,13 +131,29 @@ public struct LeadReportRepository: Sendable {
     /// Competitor counts, series bases and the total base from rows (series, competitor_model,
     /// prospects, all_series): a model's row counts it, a row without a model is a base.
     static func competitorFigures(_ rows: PostgresRows) throws -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int) {
+        competitorFigures(try rows.map(named: CompetitorRow.init))
+    }
+
+    /// One row of the competitor figures.
+    struct CompetitorRow {
+        var series: String?
+        var model: String?
+        var prospects: Int
+        var allSeries: Bool
+
+        init(_ r: inout PostgresNamedRow) throws {
+            series = try r("series")
+            model = try r("competitor_model")
+            prospects = try r("prospects")
+            allSeries = try r("all_series")
+        }
+    }
+
+    static func competitorFigures(_ rows: [CompetitorRow]) -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int) {
         var counts: [CompetitorCount] = []
         var seriesBase: [String: Int] = [:]
         var totalBase = 0
-        for row in try rows.map(named: { r in
-            (series: try r("series", as: String?.self), model: try r("competitor_model", as: String?.self),
-             prospects: try r("prospects", as: Int.self), allSeries: try r("all_series", as: Bool.self))
-        }) {
+        for row in rows {
             if let model = row.model {
                 counts.append(CompetitorCount(series: row.allSeries ? nil : row.series, competitorModel: model, prospects: row.prospects))
             } else if row.allSeries {
