@@ -431,28 +431,16 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
 
     /// `threads` mode: reads a statement's results (a pipeline's up to its sync), blocking.
     private func readBlocking(pipelined: Bool) throws -> [PostgresRows] {
-        var collected: [PostgresRows] = []
-        var separators = 0
+        var collected = CollectedResults(pipelined: pipelined)
         while true {
-            guard let result = PQgetResult(handle) else {
-                // A pipeline's statements are separated by one NULL each; two in a row, or a
-                // failed connection, means the sync will not come.
-                separators += 1
-                guard pipelined, separators < 2, PQstatus(handle) == CONNECTION_OK else { break }
-                continue
+            switch collected.take(PQgetResult(handle), connectionOK: PQstatus(handle) == CONNECTION_OK) {
+            case .more: continue
+            case .complete: return collected.results
+            case .lost:
+                broken.store(true, ordering: .relaxed)
+                throw PostgresError.connectionLost(Self.errorMessage(handle))
             }
-            separators = 0
-            if pipelined, PQresultStatus(result) == PGRES_PIPELINE_SYNC {
-                PQclear(result)
-                return collected
-            }
-            collected.append(PostgresRows(handle: result))
         }
-        if pipelined {
-            broken.store(true, ordering: .relaxed)
-            throw PostgresError.connectionLost(Self.errorMessage(handle))
-        }
-        return collected
     }
 
     /// Reactor path: flush what libpq could not send yet, then read until the statement's
@@ -484,28 +472,16 @@ public final class PostgresConnection: PostgresQueryable, @unchecked Sendable {
         }
         pending.started = true
         while PQisBusy(handle) == 0 {
-            guard let result = PQgetResult(handle) else {
-                if pending.pipelined {
-                    // The end of one statement of a pipeline; its sync ends the round trip. Two
-                    // ends in a row, or a failed connection, means the sync will not come.
-                    pending.separators += 1
-                    if pending.separators < 2, PQstatus(handle) == CONNECTION_OK { continue }
-                    broken.store(true, ordering: .relaxed)
-                    pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
-                    return
-                }
+            switch pending.collected.take(PQgetResult(handle), connectionOK: PQstatus(handle) == CONNECTION_OK) {
+            case .more: continue
+            case .complete:
                 if loop != nil, pending.loopReads > 0 { repliesReadOnLoop.add(1, ordering: .relaxed) }
                 pending.finish()
-                return
+            case .lost:
+                broken.store(true, ordering: .relaxed)
+                pending.finish(throwing: PostgresError.connectionLost(Self.errorMessage(handle)))
             }
-            pending.separators = 0
-            if pending.pipelined, PQresultStatus(result) == PGRES_PIPELINE_SYNC {
-                PQclear(result)
-                if loop != nil, pending.loopReads > 0 { repliesReadOnLoop.add(1, ordering: .relaxed) }
-                pending.finish()
-                return
-            }
-            pending.results.append(PostgresRows(handle: result))
+            return
         }
         if PQstatus(handle) != CONNECTION_OK {
             broken.store(true, ordering: .relaxed)
@@ -754,31 +730,62 @@ private func closeDescriptor(_ fd: Int32) {
 private final class PendingResults: @unchecked Sendable {
     // Touched by one thread at a time: the sending task, then reads queued on its event loop,
     // then the reactor thread once armed.
-    var results: [PostgresRows] = []
+    var collected: CollectedResults
     var flushing = true
     var started = false
     /// Reads tried from the sender's event loop so far.
     var loopReads = 0
-    /// Several statements sent in pipeline mode: results run up to a sync result, with a NULL
-    /// after each statement's.
-    let pipelined: Bool
-    /// NULL results read in a row (a pipeline's statement ends).
-    var separators = 0
     private var continuation: CheckedContinuation<[PostgresRows], any Error>?
 
     init(continuation: CheckedContinuation<[PostgresRows], any Error>, pipelined: Bool) {
         self.continuation = continuation
-        self.pipelined = pipelined
+        self.collected = CollectedResults(pipelined: pipelined)
     }
 
     func finish() {
-        continuation?.resume(returning: results)
+        continuation?.resume(returning: collected.results)
         continuation = nil
     }
 
     func finish(throwing error: any Error) {
         continuation?.resume(throwing: error)
         continuation = nil
+    }
+}
+
+/// The results of one round trip as `PQgetResult` hands them out, and whether they are complete:
+/// one definition for both IO modes. A single statement's results end with a NULL; a pipeline's
+/// statements are each followed by a NULL, and its sync result ends the round trip.
+struct CollectedResults {
+    enum Step {
+        case more
+        case complete
+        /// The sync will not come: two NULLs in a row, or the connection failed.
+        case lost
+    }
+
+    let pipelined: Bool
+    private(set) var results: [PostgresRows] = []
+    /// NULL results read in a row.
+    private var separators = 0
+
+    init(pipelined: Bool) {
+        self.pipelined = pipelined
+    }
+
+    mutating func take(_ result: OpaquePointer?, connectionOK: @autoclosure () -> Bool) -> Step {
+        guard let result else {
+            guard pipelined else { return .complete }
+            separators += 1
+            return separators < 2 && connectionOK() ? .more : .lost
+        }
+        separators = 0
+        if pipelined, PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+            PQclear(result)
+            return .complete
+        }
+        results.append(PostgresRows(handle: result))
+        return .more
     }
 }
 

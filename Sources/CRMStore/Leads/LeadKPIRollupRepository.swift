@@ -230,9 +230,10 @@ public struct LeadKPIRollupRepository: Sendable {
         // Flows (new, merged, new_won, won, lost) are end - before; stocks (base, qualified,
         // competitor, hot, overdue) are the end's prefix (each weighted term is cast to int4: a
         // sum of int4 accumulates in int8, a sum of int8 in numeric, which took a tenth of the
-        // statement over the ~20,000 rows of a year by channel with 2,000 pending changes); a group is listed when any lead of it
-        // was created by the period's end and not closed before its start (opened at the end
-        // minus closed before the start), as in the live computation.
+        // statement over the ~20,000 rows of a year by channel with 2,000 pending changes); a
+        // group is listed when any lead of it was created by the period's end and not closed
+        // before its start (opened at the end minus closed before the start), as in the live
+        // computation.
         let rows = try await db.query(
             """
             WITH bounds AS (\(fragment: Self.bounds(scope: scope, now: now))),
