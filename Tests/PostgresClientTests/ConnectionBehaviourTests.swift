@@ -122,7 +122,12 @@ struct ConnectionBehaviourTests {
             #expect(waited >= .milliseconds(250) && waited < .seconds(10))
             // A waiter is served as soon as a connection comes back.
             async let third = pool.acquire()
-            try await Task.sleep(for: .milliseconds(50))
+            // The waiter queues when its task first runs: wait for that (a fixed 50 ms sleep was
+            // too short on a loaded machine), then check it is the one waiter.
+            let queueDeadline = ContinuousClock.now + .seconds(5)
+            while pool.statistics.waiting == 0, ContinuousClock.now < queueDeadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             #expect(pool.statistics.waiting == 1)
             pool.release(first)
             let connection = try await third
