@@ -3,7 +3,7 @@ import CRMTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import PostgresClient
+@testable import PostgresClient
 import Testing
 
 @Suite("Customers, consent, audit, erasure, vehicles, 360")
@@ -87,6 +87,46 @@ struct CustomerVehicleTests {
             let ownerChange = trail.first { $0.entity == "vehicle" }?.changes.first { $0.field == "owner" }
             #expect(ownerChange?.old == owner)
             #expect(ownerChange?.new == buyer)
+        }
+    }
+
+    @Test("a customer's initial consents cost no round trip of their own: they travel with the commit")
+    func consentsWithTheCommit() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let tenants = try await Tenants.make(app.services)
+            let admin = app.api(tenants.keyA)
+            let consents: [Components.Schemas.InitialConsent] = [
+                .init(channel: .sms, status: .granted, source: .showroomForm), .init(channel: .wechat, status: .granted, source: .wechat),
+                .init(channel: .phone, status: .withdrawn, source: .phoneCall),
+            ]
+            /// Round trips of the pool's one connection while `body` runs.
+            func roundTrips(_ body: () async throws -> Void) async throws -> Int {
+                let connection = try await app.pool.acquire()
+                let before = connection.roundTrips.load(ordering: .relaxed)
+                app.pool.release(connection)
+                try await body()
+                let after = try await app.pool.acquire()
+                defer { app.pool.release(after) }
+                #expect(after === connection, "the pool of one kept its connection")
+                return after.roundTrips.load(ordering: .relaxed) - before
+            }
+            // Every statement prepared once first.
+            _ = try await admin.createCustomer(body: .json(.init(kind: .person, name: "预热", phone: "13900000001", consents: consents)))
+                .created
+            let without = try await roundTrips {
+                _ = try await admin.createCustomer(body: .json(.init(kind: .person, name: "张伟", phone: "13900000002"))).created
+            }
+            let with = try await roundTrips {
+                _ = try await admin.createCustomer(
+                    body: .json(.init(kind: .person, name: "李娜", phone: "13900000003", consents: consents))).created
+            }
+            #expect(with == without, "with three consents \(with) round trips, without \(without)")
+            // And they were stored: current state and history.
+            let customers = try await admin.listCustomers(query: .init(phone: "13900000003")).ok.body.json.data
+            let id = try #require(customers.first?.id)
+            let current = try await admin.listConsents(path: .init(customerId: id)).ok.body.json.data
+            #expect(Dictionary(uniqueKeysWithValues: current.map { ($0.channel, $0.status) }) == [.sms: .granted, .wechat: .granted, .phone: .withdrawn])
+            #expect(try await admin.listConsentHistory(path: .init(customerId: id)).ok.body.json.data.count == 3)
         }
     }
 

@@ -7,19 +7,22 @@ public struct ConsentRepository: Sendable {
     public init() {}
 
     /// Appends an event and makes it the current state unless a later-effective one exists.
+    /// Both writes are deferred (`executeDeferred`): the event's id is made here and nothing is
+    /// read back, so inside a use case they travel with its next statement or its commit; a
+    /// customer created with three consents took six round trips more before.
     public func record(
         dealerID: UUID, customerID: UUID, channel: ConsentChannel, status: ConsentStatus, effectiveAt: Date,
         source: ConsentSource, note: String?, actor: Actor, now: Date, in db: some PostgresQueryable
     ) async throws -> ConsentEvent {
         let id = UUID()
-        try await db.execute(
+        try await db.executeDeferred(
             """
             INSERT INTO consent_events (dealer_id, id, customer_id, channel, status, effective_at, source, note,
                                         actor_key_id, actor_staff_id, recorded_at)
             VALUES (\(dealerID), \(id), \(customerID), \(channel), \(status), \(effectiveAt), \(source), \(note),
                     \(actor.keyID), \(actor.staffID), \(now))
             """)
-        try await db.execute(
+        try await db.executeDeferred(
             """
             INSERT INTO consents AS s (dealer_id, customer_id, channel, status, effective_at, source, event_id)
             VALUES (\(dealerID), \(customerID), \(channel), \(status), \(effectiveAt), \(source), \(id))
