@@ -552,7 +552,8 @@ public final class LeadService: Sendable {
         return Report(
             rows: LeadReportRates.rows(counts.filter { !$0.isTotal }, totals: totals),
             totals: LeadReportRates.rows([totals], totals: totals)[0],
-            competitors: LeadReportRates.competitors(report.competitors, seriesBase: report.seriesBase, totalBase: report.totalBase))
+            competitors: LeadReportRates.competitors(
+                report.competitors.counts, seriesBase: report.competitors.seriesBase, totalBase: report.competitors.totalBase))
     }
 
     /// Adds the dealer's changed leads to the KPI roll-ups, `batch` leads per transaction, until

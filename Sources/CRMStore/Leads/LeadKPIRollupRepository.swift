@@ -332,9 +332,7 @@ public struct LeadKPIRollupRepository: Sendable {
                 competitorRows.append(try LeadReportRepository.CompetitorRow(&r))
             }
         })
-        let competitors = LeadReportRepository.competitorFigures(competitorRows)
-        return LeadRollupReport(
-            counts: counts, competitors: competitors.counts, seriesBase: competitors.seriesBase, totalBase: competitors.totalBase)
+        return LeadRollupReport(counts: counts, competitors: LeadReportRepository.competitorFigures(competitorRows))
     }
 }
 
@@ -342,8 +340,5 @@ public struct LeadKPIRollupRepository: Sendable {
 public struct LeadRollupReport: Sendable, Equatable {
     /// The groups, then the totals row.
     public var counts: [LeadReportCounts]
-    public var competitors: [CompetitorCount]
-    /// The prospect base per series (the denominators of the shares).
-    public var seriesBase: [String: Int]
-    public var totalBase: Int
+    public var competitors: CompetitorFigures
 }

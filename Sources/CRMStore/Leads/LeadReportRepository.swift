@@ -104,7 +104,7 @@ public struct LeadReportRepository: Sendable {
     /// of interest and over all series, most considered first; and the base per series (the
     /// denominators of the shares).
     public func competitors(scope: TenantScope, from: LocalDate, to: LocalDate, in db: some PostgresQueryable) async throws
-        -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int)
+        -> CompetitorFigures
     {
         let rows = try await db.query(
             """
@@ -125,16 +125,10 @@ public struct LeadReportRepository: Sendable {
             SELECT interest_series, NULL, count(*)::int8, GROUPING(interest_series) = 1
             FROM base GROUP BY GROUPING SETS ((interest_series), ())
             """)
-        return try Self.competitorFigures(rows)
+        return Self.competitorFigures(try rows.map(named: CompetitorRow.init))
     }
 
-    /// Competitor counts, series bases and the total base from rows (series, competitor_model,
-    /// prospects, all_series): a model's row counts it, a row without a model is a base.
-    static func competitorFigures(_ rows: PostgresRows) throws -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int) {
-        competitorFigures(try rows.map(named: CompetitorRow.init))
-    }
-
-    /// One row of the competitor figures.
+    /// One row of the competitor figures (series, competitor_model, prospects, all_series).
     struct CompetitorRow {
         var series: String?
         var model: String?
@@ -149,7 +143,9 @@ public struct LeadReportRepository: Sendable {
         }
     }
 
-    static func competitorFigures(_ rows: [CompetitorRow]) -> (counts: [CompetitorCount], seriesBase: [String: Int], totalBase: Int) {
+    /// Competitor counts, series bases and the total base: a model's row counts it, a row
+    /// without a model is a base.
+    static func competitorFigures(_ rows: [CompetitorRow]) -> CompetitorFigures {
         var counts: [CompetitorCount] = []
         var seriesBase: [String: Int] = [:]
         var totalBase = 0
@@ -167,6 +163,16 @@ public struct LeadReportRepository: Sendable {
             ($0.series == nil ? 0 : 1, $0.series ?? "", -$0.prospects, $0.competitorModel)
                 < ($1.series == nil ? 0 : 1, $1.series ?? "", -$1.prospects, $1.competitorModel)
         }
-        return (counts, seriesBase, totalBase)
+        return CompetitorFigures(counts: counts, seriesBase: seriesBase, totalBase: totalBase)
     }
+}
+
+/// The lead report's competitor figures: the counts, and their denominators.
+public struct CompetitorFigures: Sendable, Equatable {
+    /// Over all series first, then by series; most considered first.
+    public var counts: [CompetitorCount]
+    /// The prospect base per series.
+    public var seriesBase: [String: Int]
+    /// The prospect base over all series.
+    public var totalBase: Int
 }
