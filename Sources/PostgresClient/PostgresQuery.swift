@@ -59,6 +59,35 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             sql += literal.description
         }
 
+        /// A row count written into the SQL text as a number (`LIMIT \(limit: page.limit + 1)`),
+        /// not bound. PostgreSQL's generic plan for a bound `LIMIT` assumes a tenth of the rows,
+        /// so it never beats a custom plan and the statement is planned anew at every execution;
+        /// with the number in the text, one plan per page size is kept. An `Int` cannot carry SQL.
+        public mutating func appendInterpolation(limit: Int) {
+            precondition(limit >= 0, "a negative row count")
+            sql += String(limit)
+        }
+
+        /// Cases of a closed enumeration written into the SQL text as an array constant
+        /// (`status = ANY(\(constants: LeadStatus.open)::text[])`), not bound. PostgreSQL proves
+        /// a partial index's predicate (`WHERE status IN (...)`) only from constants, so with a
+        /// bound set the generic plan could not use the index, lost to a custom plan every time,
+        /// and every execution was planned anew. The raw values come from the program's own
+        /// enumerations, and only lower-case letters, digits and `_` are accepted.
+        public mutating func appendInterpolation<Value: RawRepresentable & CaseIterable>(constants values: [Value])
+        where Value.RawValue == String {
+            sql += "'{"
+            for (index, value) in values.enumerated() {
+                precondition(
+                    !value.rawValue.isEmpty
+                        && value.rawValue.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F },
+                    "not a plain constant: \(value.rawValue)")
+                if index > 0 { sql += "," }
+                sql += value.rawValue
+            }
+            sql += "}'"
+        }
+
         /// A nested query fragment: its SQL (renumbered) and its bindings.
         public mutating func appendInterpolation(fragment: PostgresQuery) {
             sql += fragment.renumbered(offset: bindings.count)

@@ -130,6 +130,40 @@ struct CustomerVehicleTests {
         }
     }
 
+    @Test("a page of customers is planned once per connection: its LIMIT is a number in the SQL, so PostgreSQL keeps a generic plan")
+    func pageKeepsItsPlan() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let tenants = try await Tenants.make(app.services)
+            let admin = app.api(tenants.keyA)
+            let first = try await admin.createCustomer(body: .json(.init(kind: .person, name: "王芳", phone: "13900001001"))).created.body.json
+            // A dealer's worth of customers, with statistics, so that the planner weighs a page
+            // against the whole table.
+            try await app.pool.execute(
+                """
+                INSERT INTO customers (dealer_id, id, kind, name, phone)
+                SELECT dealer_id, gen_random_uuid(), 'person', '客户' || n, '+86137' || lpad(n::text, 8, '0')
+                FROM customers, generate_series(1, 5000) AS n WHERE id = \(UUID(uuidString: first.id)!)
+                """)
+            try await app.pool.execute("ANALYZE customers")
+            for _ in 1...10 {
+                #expect(try await admin.listCustomers(query: .init(limit: 2)).ok.body.json.data.count == 2)
+            }
+            // The pool's one connection prepared the page's statement; its plan-cache counters say
+            // whether PostgreSQL planned it anew for each execution (a bound LIMIT makes the generic
+            // plan assume a tenth of the table, so every execution got a custom plan).
+            let plans = try #require(
+                try await app.pool.queryFirst(
+                    """
+                    SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+                    WHERE statement LIKE 'SELECT c.dealer_id, c.id,%FROM customers c%ORDER BY c.created_at DESC, c.id DESC LIMIT%'
+                    """))
+            let statement = try plans.decode(0, as: String.self)
+            #expect(statement.hasSuffix("LIMIT 3"), "\(statement.suffix(60))")
+            #expect(try plans.decode(2, as: Int.self) <= 5, "planned for each execution")
+            #expect(try plans.decode(1, as: Int.self) >= 5)
+        }
+    }
+
     @Test("consent: current state per channel and its full history, who and how; an erased customer cannot grant")
     func consent() async throws {
         try await withApp { (app: TestApp) in

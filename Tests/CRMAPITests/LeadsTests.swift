@@ -266,6 +266,48 @@ struct LeadsTests {
         }
     }
 
+    @Test("the overdue list is planned once per connection: the open statuses are constants, so the kept plan can use the open leads' index")
+    func overdueKeepsItsPlan() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let desk = try await LeadDesk.make(app)
+            let manager = app.api(desk.manager)
+            _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
+            // A dealer's worth of open leads copied from that one (every stored column but the
+            // generated ones), overdue, with statistics.
+            try await app.pool.execute(
+                """
+                DO $$
+                DECLARE columns text;
+                BEGIN
+                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
+                    WHERE attrelid = 'leads'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+                    EXECUTE format($sql$
+                        INSERT INTO leads (%1$s) SELECT %1$s FROM (
+                            SELECT (jsonb_populate_record(l, jsonb_build_object(
+                                'id', gen_random_uuid(), 'phone', '+86137' || lpad(n::text, 8, '0'),
+                                'next_contact_date', date '2026-01-01' + mod(n, 300)))).*
+                            FROM leads l, generate_series(1, 5000) AS n) AS copy
+                        $sql$, columns);
+                END $$
+                """)
+            try await app.pool.execute("ANALYZE leads")
+            for _ in 1...10 {
+                #expect(try await manager.listLeads(query: .init(overdue: true, limit: 2)).ok.body.json.data.count == 2)
+            }
+            // A bound set of statuses cannot prove the partial index's predicate, so PostgreSQL's
+            // generic plan read the whole table and every execution got a custom plan of its own.
+            let plans = try #require(
+                try await app.pool.queryFirst(
+                    """
+                    SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
+                    WHERE statement LIKE 'SELECT l.dealer_id, l.id,%FROM leads l%ORDER BY l.next_contact_date, l.id LIMIT%'
+                    """))
+            let statement = try plans.decode(0, as: String.self)
+            #expect(try plans.decode(2, as: Int.self) <= 5, "planned for each execution: \(statement.suffix(200))")
+            #expect(try plans.decode(1, as: Int.self) >= 5)
+        }
+    }
+
     @Test("follow-ups are listed newest first; overdue lists for a consultant and a manager")
     func followUpsAndOverdue() async throws {
         try await withApp { (app: TestApp) in

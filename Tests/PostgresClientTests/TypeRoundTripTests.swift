@@ -163,6 +163,25 @@ struct TypeRoundTripTests {
             #expect(count == 4)
         }
     }
+
+    private enum Shade: String, CaseIterable { case light, dark_2 }
+
+    @Test("a row count and a set of enumeration cases are written into the text, not bound")
+    func constantsInTheText() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            let query: PostgresQuery = """
+                SELECT s FROM unnest(ARRAY['light', 'dark_2', 'other']) AS s
+                WHERE s = ANY(\(constants: Shade.allCases)::text[]) AND s <> \("x") ORDER BY s LIMIT \(limit: 5)
+                """
+            #expect(query.sql.hasSuffix("WHERE s = ANY('{light,dark_2}'::text[]) AND s <> $1 ORDER BY s LIMIT 5"))
+            #expect(query.bindings.count == 1)
+            let shades = try await pool.query(query).map { try $0.decode(0, as: String.self) }
+            #expect(shades == ["dark_2", "light"])
+            let none: PostgresQuery = "SELECT count(*) FROM unnest(ARRAY['light']) AS s WHERE s = ANY(\(constants: [Shade]())::text[])"
+            let count = try await pool.queryFirst(none)?.decode(0, as: Int.self)
+            #expect(count == 0)
+        }
+    }
 }
 
 @Suite("UUID text")

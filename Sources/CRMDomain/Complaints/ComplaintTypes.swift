@@ -52,8 +52,8 @@ public enum ComplaintStatus: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// The open statuses, as stored (for SQL conditions).
-    public static let openRawValues: [String] = allCases.filter(\.isOpen).map(\.rawValue)
+    /// The open statuses (for SQL conditions).
+    public static let open: [ComplaintStatus] = allCases.filter(\.isOpen)
 }
 
 /// The remedy offered to the customer.

@@ -40,8 +40,8 @@ public enum LeadStatus: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// The open statuses, as stored (for SQL conditions).
-    public static let openRawValues: [String] = allCases.filter(\.isOpen).map(\.rawValue)
+    /// The open statuses (for SQL conditions).
+    public static let open: [LeadStatus] = allCases.filter(\.isOpen)
 
     /// Progress order of the working statuses (a follow-up never moves a lead backwards).
     var rank: Int {

@@ -79,7 +79,7 @@ public struct AccessRepository: Sendable {
             let values = try cursor.values(for: "dealers", count: 2)
             query.append(" AND (name, id) > (\(values[0]), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY name, id LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY name, id LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decodeDealer)
         return Page.from(rows, limit: page.limit, sort: "dealers") { [$0.fields.name, $0.id.lowercasedText] }
     }
@@ -142,7 +142,7 @@ public struct AccessRepository: Sendable {
             _ = try cursor.values(for: "keys", count: 2)
             query.append(" AND (k.created_at, k.id) > (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY k.created_at, k.id LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY k.created_at, k.id LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decodeKey)
         return Page.from(rows, limit: page.limit, sort: "keys") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }

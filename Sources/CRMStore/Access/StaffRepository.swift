@@ -52,7 +52,7 @@ public struct StaffRepository: Sendable {
             let values = try cursor.values(for: "staff", count: 2)
             query.append(" AND (name, id) > (\(values[0]), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY name, id LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY name, id LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "staff") { [$0.fields.name, $0.id.lowercasedText] }
     }

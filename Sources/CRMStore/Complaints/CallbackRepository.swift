@@ -84,7 +84,7 @@ public struct CallbackRepository: Sendable {
                 _ = try cursor.values(for: "callbacks.due", count: 2)
                 query.append(" AND (b.due_date, b.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY b.due_date, b.id LIMIT \(page.limit + 1)")
+            query.append(" ORDER BY b.due_date, b.id LIMIT \(limit: page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "callbacks.due") { [$0.dueDate.description, $0.id.lowercasedText] }
         }
@@ -92,7 +92,7 @@ public struct CallbackRepository: Sendable {
             _ = try cursor.values(for: "callbacks.created", count: 2)
             query.append(" AND (b.created_at, b.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY b.created_at DESC, b.id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY b.created_at DESC, b.id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "callbacks.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }

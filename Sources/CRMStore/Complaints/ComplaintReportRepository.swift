@@ -47,7 +47,7 @@ public struct ComplaintReportRepository: Sendable {
             ),
             per AS (
                 SELECT \(fragment: key) AS key,
-                       c.status = ANY(\(ComplaintStatus.openRawValues)::text[]) AS open,
+                       c.status = ANY(\(constants: ComplaintStatus.open)::text[]) AS open,
                        c.acknowledged_at IS NOT NULL AS acknowledged,
                        c.acknowledged_at <= c.acknowledge_due_at AS acknowledged_on_time,
                        extract(epoch FROM c.acknowledged_at - c.created_at) AS seconds_to_acknowledge,

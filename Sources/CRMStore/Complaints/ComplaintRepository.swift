@@ -91,8 +91,8 @@ public struct ComplaintRepository: Sendable {
         if let open = filter.open {
             query.append(
                 open
-                    ? " AND c.status = ANY(\(ComplaintStatus.openRawValues)::text[])"
-                    : " AND NOT c.status = ANY(\(ComplaintStatus.openRawValues)::text[])")
+                    ? " AND c.status = ANY(\(constants: ComplaintStatus.open)::text[])"
+                    : " AND NOT c.status = ANY(\(constants: ComplaintStatus.open)::text[])")
         }
         if let severity = filter.severity { query.append(" AND c.severity = \(severity)") }
         if let category = filter.category { query.append(" AND c.category = \(category)") }
@@ -103,7 +103,7 @@ public struct ComplaintRepository: Sendable {
         if filter.overdue {
             query.append(
                 """
-                 AND c.status = ANY(\(ComplaintStatus.openRawValues)::text[])
+                 AND c.status = ANY(\(constants: ComplaintStatus.open)::text[])
                  AND ((c.acknowledged_at IS NULL AND c.acknowledge_due_at < \(now)) OR c.resolve_due_at < \(now)
                       OR c.resolve_remaining_seconds < 0)
                 """)
@@ -114,7 +114,7 @@ public struct ComplaintRepository: Sendable {
             _ = try cursor.values(for: "complaints.created", count: 2)
             query.append(" AND (c.created_at, c.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "complaints.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
@@ -125,7 +125,7 @@ public struct ComplaintRepository: Sendable {
             """
             SELECT \(sql: Self.columns) FROM complaints c
             WHERE c.dealer_id = \(dealerID) AND c.customer_id = \(customerID)
-              AND c.status = ANY(\(ComplaintStatus.openRawValues)::text[])
+              AND c.status = ANY(\(constants: ComplaintStatus.open)::text[])
             ORDER BY c.created_at DESC, c.id DESC
             """
         ).map(named: Self.decode)
@@ -246,7 +246,7 @@ public struct ComplaintRepository: Sendable {
             _ = try cursor.values(for: "complaint_events", count: 1)
             query.append(" AND seq > \(try cursor.integer(0))")
         }
-        query.append(" ORDER BY seq LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY seq LIMIT \(limit: page.limit + 1)")
         var sequence: [UUID: Int64] = [:]
         let rows = try await db.query(query).map(named: { r -> ComplaintEvent in
             let id: UUID = try r("id")

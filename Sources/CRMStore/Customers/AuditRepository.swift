@@ -68,7 +68,7 @@ public struct AuditRepository: Sendable {
             _ = try cursor.values(for: "audit", count: 2)
             query.append(" AND (at, seq) < (\(try cursor.timestamp(0)), \(try cursor.integer(1)))")
         }
-        query.append(" ORDER BY at DESC, seq DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY at DESC, seq DESC LIMIT \(limit: page.limit + 1)")
         var sequence: [UUID: Int64] = [:]
         let rows = try await db.query(query).map(named: { r -> AuditEvent in
             let id: UUID = try r("id")

@@ -59,7 +59,7 @@ public struct ConsentRepository: Sendable {
             _ = try cursor.values(for: "consents", count: 2)
             query.append(" AND (recorded_at, seq) < (\(try cursor.timestamp(0)), \(try cursor.integer(1)))")
         }
-        query.append(" ORDER BY recorded_at DESC, seq DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY recorded_at DESC, seq DESC LIMIT \(limit: page.limit + 1)")
         var sequence: [UUID: Int64] = [:]
         let rows = try await db.query(query).map(named: { r -> ConsentEvent in
             let id: UUID = try r("id")

@@ -20,7 +20,7 @@ public struct LeadKPIRollupRepository: Sendable {
         (l.won_at AT TIME ZONE \(fragment: timeZone))::date AS won_day,
         (l.lost_at AT TIME ZONE \(fragment: timeZone))::date AS lost_day,
         lead_hot_from(l.intended_purchase_date) AS hot_day,
-        coalesce(l.status = ANY(\(LeadStatus.openRawValues)::text[]) AND l.next_contact_date < \(fragment: today), false) AS overdue
+        coalesce(l.status = ANY(\(constants: LeadStatus.open)::text[]) AND l.next_contact_date < \(fragment: today), false) AS overdue
         """
     }
 
@@ -69,7 +69,7 @@ public struct LeadKPIRollupRepository: Sendable {
             try await tx.execute(
                 """
                 UPDATE leads SET kpi_dirty = true
-                WHERE dealer_id = \(dealerID) AND NOT kpi_dirty AND status = ANY(\(LeadStatus.openRawValues)::text[])
+                WHERE dealer_id = \(dealerID) AND NOT kpi_dirty AND status = ANY(\(constants: LeadStatus.open)::text[])
                   AND next_contact_date >= \(min(asOf, today)) AND next_contact_date < \(max(asOf, today))
                 """)
             try await tx.execute("UPDATE lead_kpi_dealers SET overdue_as_of = \(today) WHERE dealer_id = \(dealerID)")
@@ -250,7 +250,7 @@ public struct LeadKPIRollupRepository: Sendable {
                        (l.created_at AT TIME ZONE b.time_zone)::date AS created_day
                 FROM leads l JOIN bounds b ON b.dealer_id = l.dealer_id
                 WHERE b.overdue_as_of <> b.today AND NOT l.kpi_dirty
-                  AND l.status = ANY(\(LeadStatus.openRawValues)::text[])
+                  AND l.status = ANY(\(constants: LeadStatus.open)::text[])
                   AND l.next_contact_date >= least(b.overdue_as_of, b.today)
                   AND l.next_contact_date < greatest(b.overdue_as_of, b.today)
             ),

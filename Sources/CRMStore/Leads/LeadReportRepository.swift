@@ -64,7 +64,7 @@ public struct LeadReportRepository: Sendable {
                        count(*) FILTER (WHERE won) AS won,
                        count(*) FILTER (WHERE lost) AS lost,
                        count(*) FILTER (WHERE created_in_period AND status = 'won') AS new_won,
-                       count(*) FILTER (WHERE past_due AND status = ANY(\(LeadStatus.openRawValues)::text[])) AS overdue
+                       count(*) FILTER (WHERE past_due AND status = ANY(\(constants: LeadStatus.open)::text[])) AS overdue
                 FROM flags GROUP BY 1, 2
             )
             \(fragment: Self.groupsAndTotals(of: "per_consultant"))

@@ -100,7 +100,7 @@ public struct LeadRepository: Sendable {
         try await db.query(
             """
             SELECT \(sql: Self.columns) FROM leads l
-            WHERE l.dealer_id = \(dealerID) AND l.phone = \(phone) AND l.status = ANY(\(LeadStatus.openRawValues)::text[])
+            WHERE l.dealer_id = \(dealerID) AND l.phone = \(phone) AND l.status = ANY(\(constants: LeadStatus.open)::text[])
             """
         ).first(named: Self.decode)
     }
@@ -119,7 +119,7 @@ public struct LeadRepository: Sendable {
         if let pool = filter.pool {
             query.append(
                 pool
-                    ? " AND l.consultant_id IS NULL AND l.status = ANY(\(LeadStatus.openRawValues)::text[])"
+                    ? " AND l.consultant_id IS NULL AND l.status = ANY(\(constants: LeadStatus.open)::text[])"
                     : " AND l.consultant_id IS NOT NULL")
         }
         if let temperature = filter.temperature {
@@ -143,13 +143,13 @@ public struct LeadRepository: Sendable {
         if filter.overdue {
             query.append(
                 """
-                 AND l.status = ANY(\(LeadStatus.openRawValues)::text[]) AND l.next_contact_date < \(fragment: dealerToday)
+                 AND l.status = ANY(\(constants: LeadStatus.open)::text[]) AND l.next_contact_date < \(fragment: dealerToday)
                 """)
             if let cursor = page.cursor {
                 _ = try cursor.values(for: "leads.due", count: 2)
                 query.append(" AND (l.next_contact_date, l.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY l.next_contact_date, l.id LIMIT \(page.limit + 1)")
+            query.append(" ORDER BY l.next_contact_date, l.id LIMIT \(limit: page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "leads.due") {
                 [$0.contact.nextContactDate?.description ?? "", $0.id.lowercasedText]
@@ -159,7 +159,7 @@ public struct LeadRepository: Sendable {
             _ = try cursor.values(for: "leads.created", count: 2)
             query.append(" AND (l.created_at, l.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY l.created_at DESC, l.id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY l.created_at DESC, l.id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "leads.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
@@ -287,11 +287,11 @@ public struct LeadRepository: Sendable {
     /// (the candidates for the shared pool, `LeadRules.recycleCandidateBound`), locked; rows
     /// another transaction holds are skipped (they are being worked on right now).
     public func recycleCandidates(dealerID: UUID, assignedBefore: Date, in tx: PostgresTransaction) async throws -> [Lead] {
-        let working = LeadStatus.openRawValues.filter { $0 != LeadStatus.lossPending.rawValue }
+        let working = LeadStatus.open.filter { $0 != .lossPending }
         return try await tx.query(
             """
             SELECT \(sql: Self.columns) FROM leads l
-            WHERE l.dealer_id = \(dealerID) AND l.consultant_id IS NOT NULL AND l.status = ANY(\(working)::text[])
+            WHERE l.dealer_id = \(dealerID) AND l.consultant_id IS NOT NULL AND l.status = ANY(\(constants: working)::text[])
               AND l.assigned_at < \(assignedBefore)
             FOR UPDATE SKIP LOCKED
             """
@@ -354,7 +354,7 @@ public struct LeadRepository: Sendable {
             _ = try cursor.values(for: "lead_follow_ups", count: 2)
             query.append(" AND (contacted_at, id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY contacted_at DESC, id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY contacted_at DESC, id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decodeFollowUp)
         return Page.from(rows, limit: page.limit, sort: "lead_follow_ups") { [Cursor.value(of: $0.contactedAt), $0.id.lowercasedText] }
     }
@@ -371,7 +371,7 @@ public struct LeadRepository: Sendable {
             _ = try cursor.values(for: "lead_assignments", count: 2)
             query.append(" AND (at, id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY at DESC, id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY at DESC, id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: { r in
             LeadAssignment(
                 id: try r("id"), leadID: try r("lead_id"), fromConsultantID: try r("from_consultant_id"),
@@ -427,7 +427,7 @@ extension LeadScope {
         var query = tenant.condition("l.dealer_id")
         // The pool is the open unassigned leads: a lead closed while unassigned (won, lost,
         // merged) is not a consultant's to see.
-        let pool: PostgresQuery = "(l.consultant_id IS NULL AND l.status = ANY(\(LeadStatus.openRawValues)::text[]))"
+        let pool: PostgresQuery = "(l.consultant_id IS NULL AND l.status = ANY(\(constants: LeadStatus.open)::text[]))"
         if let consultant {
             query.append(" AND (l.consultant_id = \(consultant) OR \(fragment: pool))")
         } else if poolOnly {

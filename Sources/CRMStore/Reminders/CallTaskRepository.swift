@@ -79,7 +79,7 @@ public struct CallTaskRepository: Sendable {
                 _ = try cursor.values(for: "call_tasks.due", count: 2)
                 query.append(" AND (t.due_date, t.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY t.due_date, t.id LIMIT \(page.limit + 1)")
+            query.append(" ORDER BY t.due_date, t.id LIMIT \(limit: page.limit + 1)")
             let rows = try await db.query(query).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "call_tasks.due") { [$0.dueDate.description, $0.id.lowercasedText] }
         }
@@ -87,7 +87,7 @@ public struct CallTaskRepository: Sendable {
             _ = try cursor.values(for: "call_tasks.created", count: 2)
             query.append(" AND (t.created_at, t.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "call_tasks.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }

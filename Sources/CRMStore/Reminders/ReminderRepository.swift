@@ -324,7 +324,7 @@ public struct ReminderRepository: Sendable {
             _ = try cursor.values(for: "reminders.due", count: 2)
             query.append(" AND (r.due_date, r.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY r.due_date, r.id LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY r.due_date, r.id LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "reminders.due") { [$0.dueDate.description, $0.id.lowercasedText] }
     }
@@ -334,7 +334,7 @@ public struct ReminderRepository: Sendable {
         try await db.query(
             """
             SELECT \(sql: Self.columns) FROM reminders r WHERE r.dealer_id = \(dealerID) AND r.customer_id = \(customerID)
-            ORDER BY r.created_at DESC, r.id DESC LIMIT \(limit)
+            ORDER BY r.created_at DESC, r.id DESC LIMIT \(limit: limit)
             """
         ).map(named: Self.decode)
     }

@@ -93,7 +93,7 @@ public struct ServiceVisitRepository: Sendable {
             _ = try cursor.values(for: "service_visits.opened", count: 2)
             query.append(" AND (s.opened_at, s.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY s.opened_at DESC, s.id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY s.opened_at DESC, s.id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "service_visits.opened") {
             [Cursor.value(of: $0.fields.openedAt), $0.id.lowercasedText]
@@ -126,7 +126,7 @@ public struct ServiceVisitRepository: Sendable {
         try await db.query(
             """
             SELECT \(sql: Self.columns) FROM service_visits s WHERE s.dealer_id = \(dealerID) AND s.customer_id = \(customerID)
-            ORDER BY s.opened_on DESC, s.id DESC LIMIT \(limit)
+            ORDER BY s.opened_on DESC, s.id DESC LIMIT \(limit: limit)
             """
         ).map(named: Self.decode)
     }

@@ -83,7 +83,7 @@ public struct VehicleRepository: Sendable {
             _ = try cursor.values(for: "vehicles.created", count: 2)
             query.append(" AND (v.created_at, v.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY v.created_at DESC, v.id DESC LIMIT \(page.limit + 1)")
+        query.append(" ORDER BY v.created_at DESC, v.id DESC LIMIT \(limit: page.limit + 1)")
         let rows = try await db.query(query).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "vehicles.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
