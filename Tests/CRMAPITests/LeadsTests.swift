@@ -285,7 +285,7 @@ struct LeadsTests {
                         INSERT INTO leads (%1$s) SELECT %1$s FROM (
                             SELECT (jsonb_populate_record(l, jsonb_build_object(
                                 'id', gen_random_uuid(), 'phone', '+86137' || lpad(n::text, 8, '0'),
-                                'next_contact_date', date '2026-01-01' + mod(n, 300)))).*
+                                'next_contact_date', current_date - 1 - mod(n, 300)))).*
                             FROM leads l, generate_series(1, 5000) AS n) AS copy
                         $sql$, columns);
                 END $$
