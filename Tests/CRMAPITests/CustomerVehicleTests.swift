@@ -151,16 +151,11 @@ struct CustomerVehicleTests {
             // The pool's one connection prepared the page's statement; its plan-cache counters say
             // whether PostgreSQL planned it anew for each execution (a bound LIMIT makes the generic
             // plan assume a tenth of the table, so every execution got a custom plan).
-            let plans = try #require(
-                try await app.pool.queryFirst(
-                    """
-                    SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements
-                    WHERE statement LIKE 'SELECT c.dealer_id, c.id,%FROM customers c%ORDER BY c.created_at DESC, c.id DESC LIMIT%'
-                    """))
-            let statement = try plans.decode(0, as: String.self)
-            #expect(statement.hasSuffix("LIMIT 3"), "\(statement.suffix(60))")
-            #expect(try plans.decode(2, as: Int.self) <= 5, "planned for each execution")
-            #expect(try plans.decode(1, as: Int.self) >= 5)
+            let plans = try await app.plans(
+                ofStatementLike: "SELECT c.dealer_id, c.id,%FROM customers c%ORDER BY c.created_at DESC, c.id DESC LIMIT%")
+            #expect(plans.statement.hasSuffix("LIMIT 3"), "\(plans.statement.suffix(60))")
+            #expect(plans.custom <= 5, "planned for each execution")
+            #expect(plans.generic >= 5)
         }
     }
 

@@ -12,6 +12,7 @@ import Logging
 import NIOCore
 import PostgresClient
 import Synchronization
+import Testing
 
 /// Log lines captured in memory, to check what a request logged.
 final class LogCapture: Sendable {
@@ -62,6 +63,16 @@ struct TestApp: Sendable {
     let services: DomainServices
     let database: TestDatabase
     let clock: SettableClock
+
+    /// How PostgreSQL has planned the one prepared statement whose SQL is `LIKE pattern`, as the
+    /// connection the pool hands out sees it (its own `pg_prepared_statements`): meant for a pool
+    /// of one, after the statement ran a few times.
+    func plans(ofStatementLike pattern: String) async throws -> (statement: String, generic: Int, custom: Int) {
+        let row = try #require(
+            try await pool.queryFirst(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE \(pattern)"))
+        return (try row.decode(0, as: String.self), try row.decode(1, as: Int.self), try row.decode(2, as: Int.self))
+    }
 }
 
 /// Runs `body` against the app built on a fresh migrated database (or one on `adminURL`).
