@@ -88,6 +88,17 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             sql += "}'"
         }
 
+        /// A case of a closed enumeration with an integer raw value, written into the SQL text
+        /// as its number (`escalation_level >= \(constant: level)`), not bound: one statement,
+        /// and one kept plan, per case. For a skewed column the planner then knows how rare the
+        /// case is; with the value bound, the generic plan was costed for a third of the rows
+        /// and walked the wrong index. Only the program's own cases can be passed (a caller's
+        /// value is parsed into one first), and an integer cannot carry SQL.
+        public mutating func appendInterpolation<Value: RawRepresentable & CaseIterable>(constant value: Value)
+        where Value.RawValue: BinaryInteger {
+            sql += String(value.rawValue)
+        }
+
         /// A nested query fragment: its SQL (renumbered) and its bindings.
         public mutating func appendInterpolation(fragment: PostgresQuery) {
             sql += fragment.renumbered(offset: bindings.count)

@@ -231,6 +231,54 @@ struct ComplaintsTests {
         }
     }
 
+    @Test("the escalated list keeps a plan that reads the escalated complaints' index, whatever level is asked")
+    func escalatedListKeepsTheIndex() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let desk = try await ComplaintDesk.make(app)
+            let customer = try await desk.customer(app, 3)
+            _ = try await desk.complaint(app, customer: customer.id)
+            // A dealer's worth of complaints copied from that one (every stored column but the
+            // generated ones), a few escalated as in life (one in 50 to the manager, one in 500
+            // to the OEM group), with statistics.
+            try await app.pool.execute(
+                """
+                DO $$
+                DECLARE columns text;
+                BEGIN
+                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
+                    WHERE attrelid = 'complaints'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+                    EXECUTE format($sql$
+                        INSERT INTO complaints (%1$s) SELECT %1$s FROM (
+                            SELECT (jsonb_populate_record(c, jsonb_build_object(
+                                'id', gen_random_uuid(), 'number', 'TS-COPY-' || n, 'created_at', c.created_at - n * interval '1 hour',
+                                'escalation_level', CASE WHEN mod(n, 500) = 0 THEN 3 WHEN mod(n, 50) = 0 THEN 1 ELSE 0 END))).*
+                            FROM complaints c, generate_series(1, 5000) AS n) AS copy
+                        $sql$, columns);
+                END $$
+                """)
+            try await app.pool.execute("ANALYZE complaints")
+            let manager = app.api(desk.managerKey)
+            for _ in 1...10 {
+                #expect(try await manager.listComplaints(query: .init(escalated: .oemGroup, limit: 5)).ok.body.json.data.count == 5)
+            }
+            // What the connection's plan cache now runs for that request. With the level bound,
+            // PostgreSQL's generic plan (kept after five executions, costed for a third of the
+            // rows) walked the newest-first index and filtered: every complaint read to find the
+            // few escalated ones.
+            let plans = try await app.plans(ofStatementLike: "SELECT %FROM complaints c%escalation_level >=%ORDER BY c.created_at DESC%")
+            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM complaints LIMIT 1")?.decode(0, as: UUID.self))
+            let arguments = plans.parameterTypes.map { $0 == "uuid" ? "'\(dealer.lowercasedText)'" : "3" }
+            let explained = try await app.pool.query(
+                PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE \(plans.name)(\(arguments.joined(separator: ", ")))")
+            ).map { try $0.decode(0, as: String.self) }.joined()
+            #expect(explained.contains("\"complaints_escalated\""), "\(explained)")
+            // Every level still filters as before: the owner's level is every complaint.
+            #expect(try await manager.listComplaints(query: .init(escalated: .owner, limit: 100)).ok.body.json.data.count == 100)
+            #expect(try await manager.listComplaints(query: .init(escalated: .dealerManager, limit: 200)).ok.body.json.data.count == 100)
+            #expect(try await manager.listComplaints(query: .init(escalated: .oemGroup, limit: 200)).ok.body.json.data.count == 10)
+        }
+    }
+
     @Test("each integrity check flags the survey built for it, and a clean survey is not flagged")
     func integrityFlags() async throws {
         try await withApp { (app: TestApp) in

@@ -67,12 +67,28 @@ struct TestApp: Sendable {
     /// How PostgreSQL has planned the one prepared statement whose SQL is `LIKE pattern`, as the
     /// connection the pool hands out sees it (its own `pg_prepared_statements`): meant for a pool
     /// of one, after the statement ran a few times.
-    func plans(ofStatementLike pattern: String) async throws -> (statement: String, generic: Int, custom: Int) {
+    func plans(ofStatementLike pattern: String) async throws -> PreparedStatementPlans {
         let row = try #require(
             try await pool.queryFirst(
-                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE \(pattern)"))
-        return (try row.decode(0, as: String.self), try row.decode(1, as: Int.self), try row.decode(2, as: Int.self))
+                """
+                SELECT name, statement, parameter_types::text[], generic_plans, custom_plans FROM pg_prepared_statements
+                WHERE statement LIKE \(pattern)
+                """))
+        return PreparedStatementPlans(
+            name: try row.decode(0, as: String.self), statement: try row.decode(1, as: String.self),
+            parameterTypes: try row.decode(2, as: [String].self), generic: try row.decode(3, as: Int.self),
+            custom: try row.decode(4, as: Int.self))
     }
+}
+
+/// One prepared statement of a connection, from `pg_prepared_statements`: its name and parameter
+/// types (for an `EXPLAIN EXECUTE`), and how many times PostgreSQL planned it each way.
+struct PreparedStatementPlans {
+    let name: String
+    let statement: String
+    let parameterTypes: [String]
+    let generic: Int
+    let custom: Int
 }
 
 /// Runs `body` against the app built on a fresh migrated database (or one on `adminURL`).

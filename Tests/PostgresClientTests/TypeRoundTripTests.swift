@@ -165,8 +165,9 @@ struct TypeRoundTripTests {
     }
 
     private enum Shade: String, CaseIterable { case light, dark_2 }
+    private enum Rank: Int16, CaseIterable { case low = 0, high = 3 }
 
-    @Test("a row count and a set of enumeration cases are written into the text, not bound")
+    @Test("a row count, a set of enumeration cases and an integer case are written into the text, not bound")
     func constantsInTheText() async throws {
         try await withTestPool(migrated: false) { pool, _ in
             let query: PostgresQuery = """
@@ -180,6 +181,10 @@ struct TypeRoundTripTests {
             let none: PostgresQuery = "SELECT count(*) FROM unnest(ARRAY['light']) AS s WHERE s = ANY(\(constants: [Shade]())::text[])"
             let count = try await pool.queryFirst(none)?.decode(0, as: Int.self)
             #expect(count == 0)
+            let ranked: PostgresQuery = "SELECT r FROM unnest(ARRAY[0, 2, 3, 4]::int2[]) AS r WHERE r >= \(constant: Rank.high) ORDER BY r"
+            #expect(ranked.sql.hasSuffix("WHERE r >= 3 ORDER BY r"))
+            #expect(ranked.bindings.count == 0)
+            #expect(try await pool.query(ranked).map { try $0.decode(0, as: Int.self) } == [3, 4])
         }
     }
 }

@@ -99,7 +99,7 @@ public struct ComplaintRepository: Sendable {
         if let channel = filter.channel { query.append(" AND c.channel = \(channel)") }
         if let owner = filter.ownerID { query.append(" AND c.owner_id = \(owner)") }
         if let customer = filter.customerID { query.append(" AND c.customer_id = \(customer)") }
-        if let level = filter.minimumEscalation { query.append(" AND c.escalation_level >= \(Int16(level.rawValue))") }
+        if let level = filter.minimumEscalation { query.append(" AND c.escalation_level >= \(constant: level)") }
         if filter.overdue {
             query.append(
                 """
