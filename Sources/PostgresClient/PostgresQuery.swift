@@ -73,30 +73,45 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
         /// a partial index's predicate (`WHERE status IN (...)`) only from constants, so with a
         /// bound set the generic plan could not use the index, lost to a custom plan every time,
         /// and every execution was planned anew. The raw values come from the program's own
-        /// enumerations, and only lower-case letters, digits and `_` are accepted.
+        /// enumerations, and only plain constants are accepted (`PostgresQuery.isPlainConstant`).
         public mutating func appendInterpolation<Value: RawRepresentable & CaseIterable>(constants values: [Value])
         where Value.RawValue == String {
             sql += "'{"
             for (index, value) in values.enumerated() {
-                precondition(
-                    !value.rawValue.isEmpty
-                        && value.rawValue.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F },
-                    "not a plain constant: \(value.rawValue)")
+                precondition(PostgresQuery.isPlainConstant(value.rawValue), "not a plain constant: \(value.rawValue)")
                 if index > 0 { sql += "," }
                 sql += value.rawValue
             }
             sql += "}'"
         }
 
-        /// A case of a closed enumeration with an integer raw value, written into the SQL text
-        /// as its number (`escalation_level >= \(constant: level)`), not bound: one statement,
-        /// and one kept plan, per case. For a skewed column the planner then knows how rare the
-        /// case is; with the value bound, the generic plan was costed for a third of the rows
-        /// and walked the wrong index. Only the program's own cases can be passed (a caller's
-        /// value is parsed into one first), and an integer cannot carry SQL.
+        /// One case of a closed enumeration written into the SQL text as a string constant
+        /// (`status = \(constant: status)`), not bound: one statement, and one kept plan, per
+        /// case. A list filter on a skewed column (the few leads awaiting a loss decision among a
+        /// million) is then planned for that case's real rarity; bound, PostgreSQL kept a generic
+        /// plan costed for an average case, which walked the newest-first index and read the whole
+        /// table to find the rare ones. Only the program's own cases can be passed (a caller's
+        /// value is parsed into one first), with plain raw values.
+        public mutating func appendInterpolation<Value: RawRepresentable & CaseIterable>(constant value: Value)
+        where Value.RawValue == String {
+            precondition(PostgresQuery.isPlainConstant(value.rawValue), "not a plain constant: \(value.rawValue)")
+            sql += "'"
+            sql += value.rawValue
+            sql += "'"
+        }
+
+        /// One case of a closed enumeration with an integer raw value, written as its number
+        /// (`escalation_level >= \(constant: level)`), for the same reason. An integer cannot
+        /// carry SQL.
         public mutating func appendInterpolation<Value: RawRepresentable & CaseIterable>(constant value: Value)
         where Value.RawValue: BinaryInteger {
             sql += String(value.rawValue)
+        }
+
+        /// A yes/no filter written as `true` or `false`, for the same reason (a partial index
+        /// `WHERE open_recall` is proven only from the constant).
+        public mutating func appendInterpolation(constant value: Bool) {
+            sql += value ? "true" : "false"
         }
 
         /// A nested query fragment: its SQL (renumbered) and its bindings.
@@ -104,6 +119,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             sql += fragment.renumbered(offset: bindings.count)
             bindings.append(contentsOf: fragment.bindings)
         }
+    }
+
+    /// Whether an enumeration's raw value may be written into SQL text as a constant: lower-case
+    /// letters, digits and `_` only, not empty.
+    public static func isPlainConstant(_ rawValue: String) -> Bool {
+        !rawValue.isEmpty && rawValue.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
     /// Appends another fragment, renumbering its placeholders.

@@ -267,10 +267,7 @@ struct ComplaintsTests {
             // few escalated ones.
             let plans = try await app.plans(ofStatementLike: "SELECT %FROM complaints c%escalation_level >=%ORDER BY c.created_at DESC%")
             let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM complaints LIMIT 1")?.decode(0, as: UUID.self))
-            let arguments = plans.parameterTypes.map { $0 == "uuid" ? "'\(dealer.lowercasedText)'" : "3" }
-            let explained = try await app.pool.query(
-                PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE \(plans.name)(\(arguments.joined(separator: ", ")))")
-            ).map { try $0.decode(0, as: String.self) }.joined()
+            let explained = try await app.keptPlan(of: plans, arguments: ["uuid": "'\(dealer.lowercasedText)'", "smallint": "3"])
             #expect(explained.contains("\"complaints_escalated\""), "\(explained)")
             // Every level still filters as before: the owner's level is every complaint.
             #expect(try await manager.listComplaints(query: .init(escalated: .owner, limit: 100)).ok.body.json.data.count == 100)

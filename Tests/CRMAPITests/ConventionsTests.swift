@@ -1,4 +1,5 @@
 import CRMClient
+import CRMDomain
 import CRMTestSupport
 import Foundation
 import HTTPTypes
@@ -9,6 +10,23 @@ import Testing
 
 @Suite("API conventions: idempotency, versions, merge patch, strict bodies, limits, paging")
 struct ConventionsTests {
+    @Test("every enumeration a list filter writes into its SQL as a constant has plain raw values")
+    func filterEnumerationsArePlainConstants() {
+        // The cases `\(constant:)` and `\(constants:)` write into the SQL of the repositories'
+        // lists; anything else would stop the server at its precondition.
+        func rawValues<E: RawRepresentable & CaseIterable>(_: E.Type) -> [String] where E.RawValue == String {
+            E.allCases.map(\.rawValue)
+        }
+        let values =
+            rawValues(LeadStatus.self) + rawValues(LeadChannel.self) + rawValues(ComplaintStatus.self)
+            + rawValues(ComplaintSeverity.self) + rawValues(ComplaintCategory.self) + rawValues(ComplaintChannel.self)
+            + rawValues(CallbackStatus.self) + rawValues(CallbackPurpose.self) + rawValues(StaffFunction.self)
+            + rawValues(CallTaskStatus.self) + rawValues(ServiceVisitType.self) + rawValues(ReminderKind.self)
+            + rawValues(ReminderStatus.self) + rawValues(SuppressionReason.Code.self) + rawValues(CustomerKind.self)
+        #expect(values.count > 60)
+        #expect(values.filter { !PostgresQuery.isPlainConstant($0) } == [])
+    }
+
     @Test("a repeated POST with the same Idempotency-Key creates one customer and replays the first response")
     func idempotentCreate() async throws {
         try await withApp { (app: TestApp) in

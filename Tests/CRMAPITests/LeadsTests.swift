@@ -303,6 +303,51 @@ struct LeadsTests {
         }
     }
 
+    @Test("a list filtered by a rare status reads that status's leads in order, not every lead of the dealer")
+    func rareStatusReadsItsIndex() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let desk = try await LeadDesk.make(app)
+            let manager = app.api(desk.manager)
+            _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
+            // A dealer's worth of leads copied from that one, one in 500 awaiting the manager's
+            // loss decision (the manager's approval queue), with statistics.
+            try await app.pool.execute(
+                """
+                DO $$
+                DECLARE columns text;
+                BEGIN
+                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
+                    WHERE attrelid = 'leads'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+                    EXECUTE format($sql$
+                        INSERT INTO leads (%1$s) SELECT %1$s FROM (
+                            SELECT (jsonb_populate_record(l, jsonb_build_object(
+                                'id', gen_random_uuid(), 'phone', '+86137' || lpad(n::text, 8, '0'),
+                                'created_at', l.created_at - n * interval '1 hour',
+                                'status', CASE WHEN mod(n, 500) = 0 THEN 'loss_pending' ELSE 'contacted' END,
+                                'status_before_loss', CASE WHEN mod(n, 500) = 0 THEN 'contacted' END,
+                                'loss_reason', CASE WHEN mod(n, 500) = 0 THEN 'price' END))).*
+                            FROM leads l, generate_series(1, 5000) AS n) AS copy
+                        $sql$, columns);
+                END $$
+                """)
+            try await app.pool.execute("ANALYZE leads")
+            for _ in 1...10 {
+                #expect(try await manager.listLeads(query: .init(status: .lossPending, limit: 5)).ok.body.json.data.count == 5)
+            }
+            // Before, it walked the newest-first index and filtered, reading every lead to find the
+            // ten (no index led with the status; and with the status bound, the kept generic plan
+            // was costed for an average status). Now the status has its own index, and its case is
+            // written into the statement.
+            let plans = try await app.plans(ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.status =%ORDER BY l.created_at DESC%")
+            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM leads LIMIT 1")?.decode(0, as: UUID.self))
+            let explained = try await app.keptPlan(of: plans, arguments: ["uuid": "'\(dealer.lowercasedText)'", "text": "'loss_pending'"])
+            #expect(explained.contains("\"leads_status_created\""), "\(explained)")
+            #expect(!plans.statement.contains("l.status = $"), "\(plans.statement)")
+            #expect(try await manager.listLeads(query: .init(status: .lossPending, limit: 50)).ok.body.json.data.count == 10)
+            #expect(try await manager.listLeads(query: .init(status: .contacted, limit: 200)).ok.body.json.data.count == 200)
+        }
+    }
+
     @Test("follow-ups are listed newest first; overdue lists for a consultant and a manager")
     func followUpsAndOverdue() async throws {
         try await withApp { (app: TestApp) in

@@ -79,6 +79,15 @@ struct TestApp: Sendable {
             parameterTypes: try row.decode(2, as: [String].self), generic: try row.decode(3, as: Int.self),
             custom: try row.decode(4, as: Int.self))
     }
+
+    /// The plan the connection's cache runs for `statement` now (`EXPLAIN (FORMAT JSON) EXECUTE`),
+    /// each parameter given by its type's SQL literal in `arguments` (`["uuid": "'...'"]`).
+    func keptPlan(of statement: PreparedStatementPlans, arguments: [String: String]) async throws -> String {
+        let values = try statement.parameterTypes.map { type in try #require(arguments[type], "no argument of type \(type)") }
+        return try await pool.query(
+            PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE \(statement.name)(\(values.joined(separator: ", ")))")
+        ).map { try $0.decode(0, as: String.self) }.joined()
+    }
 }
 
 /// One prepared statement of a connection, from `pg_prepared_statements`: its name and parameter

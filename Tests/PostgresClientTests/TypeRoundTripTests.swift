@@ -167,7 +167,7 @@ struct TypeRoundTripTests {
     private enum Shade: String, CaseIterable { case light, dark_2 }
     private enum Rank: Int16, CaseIterable { case low = 0, high = 3 }
 
-    @Test("a row count, a set of enumeration cases and an integer case are written into the text, not bound")
+    @Test("a row count, a set of enumeration cases and single cases are written into the text, not bound")
     func constantsInTheText() async throws {
         try await withTestPool(migrated: false) { pool, _ in
             let query: PostgresQuery = """
@@ -185,6 +185,15 @@ struct TypeRoundTripTests {
             #expect(ranked.sql.hasSuffix("WHERE r >= 3 ORDER BY r"))
             #expect(ranked.bindings.count == 0)
             #expect(try await pool.query(ranked).map { try $0.decode(0, as: Int.self) } == [3, 4])
+            let picked: PostgresQuery = """
+                SELECT s, f FROM (VALUES ('light', true), ('dark_2', false), ('dark_2', true)) AS v (s, f)
+                WHERE s = \(constant: Shade.dark_2) AND f = \(constant: true)
+                """
+            #expect(picked.sql.hasSuffix("WHERE s = 'dark_2' AND f = true"))
+            #expect(picked.bindings.count == 0)
+            #expect(try await pool.query(picked).count == 1)
+            #expect(PostgresQuery.isPlainConstant("loss_pending") && PostgresQuery.isPlainConstant("400_hotline"))
+            #expect(!PostgresQuery.isPlainConstant("") && !PostgresQuery.isPlainConstant("it's") && !PostgresQuery.isPlainConstant("Lost"))
         }
     }
 }

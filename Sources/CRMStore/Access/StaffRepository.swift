@@ -46,8 +46,8 @@ public struct StaffRepository: Sendable {
         -> Page<StaffMember>
     {
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM staff WHERE \(fragment: scope.condition())"
-        if let function = filter.function { query.append(" AND function = \(function)") }
-        if let active = filter.active { query.append(" AND active = \(active)") }
+        if let function = filter.function { query.append(" AND function = \(constant: function)") }
+        if let active = filter.active { query.append(" AND active = \(constant: active)") }
         if let cursor = page.cursor {
             let values = try cursor.values(for: "staff", count: 2)
             query.append(" AND (name, id) > (\(values[0]), \(try cursor.uuid(1)))")

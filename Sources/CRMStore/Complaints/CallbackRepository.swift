@@ -72,8 +72,8 @@ public struct CallbackRepository: Sendable {
     ) async throws -> Page<Callback> {
         let dealerToday = dealerToday(today, now: now, dealerColumn: "b.dealer_id")
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM callbacks b WHERE \(fragment: scope.condition("b.dealer_id"))"
-        if let status = filter.status { query.append(" AND b.status = \(status)") }
-        if let purpose = filter.purpose { query.append(" AND b.purpose = \(purpose)") }
+        if let status = filter.status { query.append(" AND b.status = \(constant: status)") }
+        if let purpose = filter.purpose { query.append(" AND b.purpose = \(constant: purpose)") }
         if let assignee = filter.assigneeID { query.append(" AND b.assignee_id = \(assignee)") }
         if let complaint = filter.complaintID { query.append(" AND b.complaint_id = \(complaint)") }
         if filter.due || filter.overdue {

@@ -87,16 +87,16 @@ public struct ComplaintRepository: Sendable {
         async throws -> Page<Complaint>
     {
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM complaints c WHERE \(fragment: scope.condition("c.dealer_id"))"
-        if let status = filter.status { query.append(" AND c.status = \(status)") }
+        if let status = filter.status { query.append(" AND c.status = \(constant: status)") }
         if let open = filter.open {
             query.append(
                 open
                     ? " AND c.status = ANY(\(constants: ComplaintStatus.open)::text[])"
                     : " AND NOT c.status = ANY(\(constants: ComplaintStatus.open)::text[])")
         }
-        if let severity = filter.severity { query.append(" AND c.severity = \(severity)") }
-        if let category = filter.category { query.append(" AND c.category = \(category)") }
-        if let channel = filter.channel { query.append(" AND c.channel = \(channel)") }
+        if let severity = filter.severity { query.append(" AND c.severity = \(constant: severity)") }
+        if let category = filter.category { query.append(" AND c.category = \(constant: category)") }
+        if let channel = filter.channel { query.append(" AND c.channel = \(constant: channel)") }
         if let owner = filter.ownerID { query.append(" AND c.owner_id = \(owner)") }
         if let customer = filter.customerID { query.append(" AND c.customer_id = \(customer)") }
         if let level = filter.minimumEscalation { query.append(" AND c.escalation_level >= \(constant: level)") }

@@ -114,7 +114,7 @@ public struct CustomerRepository: Sendable {
             WHERE \(fragment: scope.condition("c.dealer_id")) AND c.deleted_at IS NULL
             """
         if let phone = filter.phone { query.append(" AND c.phone = \(phone)") }
-        if let kind = filter.kind { query.append(" AND c.kind = \(kind)") }
+        if let kind = filter.kind { query.append(" AND c.kind = \(constant: kind)") }
         if let tag = filter.tag { query.append(" AND c.tags @> ARRAY[\(tag)]::text[]") }
         if filter.plate != nil || filter.vin != nil {
             query.append(

@@ -113,8 +113,8 @@ public struct LeadRepository: Sendable {
     ) async throws -> Page<Lead> {
         let dealerToday = dealerToday(today, now: now, dealerColumn: "l.dealer_id")
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM leads l WHERE \(fragment: scope.condition())"
-        if let status = filter.status { query.append(" AND l.status = \(status)") }
-        if let channel = filter.channel { query.append(" AND l.channel = \(channel)") }
+        if let status = filter.status { query.append(" AND l.status = \(constant: status)") }
+        if let channel = filter.channel { query.append(" AND l.channel = \(constant: channel)") }
         if let consultant = filter.consultantID { query.append(" AND l.consultant_id = \(consultant)") }
         if let pool = filter.pool {
             query.append(
@@ -134,7 +134,7 @@ public struct LeadRepository: Sendable {
             case .cold: query.append(" AND l.intended_purchase_date > \(fragment: warmUntil)")
             }
         }
-        if let qualified = filter.qualified { query.append(" AND l.qualified = \(qualified)") }
+        if let qualified = filter.qualified { query.append(" AND l.qualified = \(constant: qualified)") }
         if let phone = filter.phone { query.append(" AND l.phone = \(phone)") }
         if let series = filter.interestSeries { query.append(" AND l.interest_series = \(series)") }
         if let customer = filter.customerID { query.append(" AND l.customer_id = \(customer)") }

@@ -71,7 +71,7 @@ public struct CallTaskRepository: Sendable {
         if let advisor = advisorOnly { query.append(" AND (t.advisor_id = \(advisor) OR t.advisor_id IS NULL)") }
         if let advisor = filter.advisorID { query.append(" AND t.advisor_id = \(advisor)") }
         if filter.pool { query.append(" AND t.advisor_id IS NULL") }
-        if let status = filter.status { query.append(" AND t.status = \(status)") }
+        if let status = filter.status { query.append(" AND t.status = \(constant: status)") }
         if filter.due || filter.status == .open {
             query.append(" AND t.status = 'open'")
             if filter.due { query.append(" AND t.due_date <= \(fragment: dealerToday(today, now: now, dealerColumn: "t.dealer_id"))") }

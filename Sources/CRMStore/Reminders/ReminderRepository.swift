@@ -313,9 +313,9 @@ public struct ReminderRepository: Sendable {
         -> Page<Reminder>
     {
         var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM reminders r WHERE \(fragment: scope.condition("r.dealer_id"))"
-        if let kind = filter.kind { query.append(" AND r.kind = \(kind)") }
-        if let status = filter.status { query.append(" AND r.status = \(status)") }
-        if let reason = filter.reason { query.append(" AND r.reason = \(reason.rawValue)") }
+        if let kind = filter.kind { query.append(" AND r.kind = \(constant: kind)") }
+        if let status = filter.status { query.append(" AND r.status = \(constant: status)") }
+        if let reason = filter.reason { query.append(" AND r.reason = \(constant: reason)") }
         if let customer = filter.customerID { query.append(" AND r.customer_id = \(customer)") }
         if let vehicle = filter.vehicleID { query.append(" AND r.vehicle_id = \(vehicle)") }
         if let from = filter.dueFrom { query.append(" AND r.due_date >= \(from)") }

@@ -85,7 +85,7 @@ public struct ServiceVisitRepository: Sendable {
         if let vehicle = filter.vehicleID { query.append(" AND s.vehicle_id = \(vehicle)") }
         if let customer = filter.customerID { query.append(" AND s.customer_id = \(customer)") }
         if let advisor = filter.advisorID { query.append(" AND s.advisor_id = \(advisor)") }
-        if let type = filter.type { query.append(" AND s.type = \(type)") }
+        if let type = filter.type { query.append(" AND s.type = \(constant: type)") }
         if let from = filter.openedFrom { query.append(" AND s.opened_on >= \(from)") }
         if let to = filter.openedTo { query.append(" AND s.opened_on <= \(to)") }
         if let number = filter.repairOrderNumber { query.append(" AND s.repair_order_number = \(number)") }

@@ -71,7 +71,7 @@ public struct VehicleRepository: Sendable {
         if let vin = filter.vin { query.append(" AND v.vin = \(vin)") }
         if let plate = filter.plate { query.append(" AND v.plate = \(plate)") }
         if let brand = filter.brand { query.append(" AND v.brand = \(brand)") }
-        if let openRecall = filter.openRecall { query.append(" AND v.open_recall = \(openRecall)") }
+        if let openRecall = filter.openRecall { query.append(" AND v.open_recall = \(constant: openRecall)") }
         if let owner = filter.ownerID {
             query.append(
                 """
