@@ -7,7 +7,10 @@
 ///     // sql: "SELECT name FROM customers WHERE dealer_id = $1 AND phone = $2"
 ///
 /// SQL text can only be assembled from string literals (`\(sql: "...")` takes a `StaticString`), so
-/// dynamic filters are built by choosing between literals, never by formatting values.
+/// dynamic filters are built by choosing between literals, never by formatting values. The only
+/// values written into the text are the labelled ones, for the planner's sake: a row count
+/// (`\(limit:)`) and the program's own enumeration cases or a yes/no (`\(constants:)`,
+/// `\(constant:)`), none of which can carry SQL.
 public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
     public private(set) var sql: String
     public private(set) var bindings: PostgresBindings
@@ -87,11 +90,11 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
 
         /// One case of a closed enumeration written into the SQL text as a string constant
         /// (`status = \(constant: status)`), not bound: one statement, and one kept plan, per
-        /// case. A list filter on a skewed column (the few leads awaiting a loss decision among a
-        /// million) is then planned for that case's real rarity; bound, PostgreSQL kept a generic
-        /// plan costed for an average case, which walked the newest-first index and read the whole
-        /// table to find the rare ones. Only the program's own cases can be passed (a caller's
-        /// value is parsed into one first), with plain raw values.
+        /// case. A list filter on a skewed column is then planned for that case's real rarity;
+        /// bound, PostgreSQL keeps a generic plan costed for an average case (the OEM group's
+        /// escalated complaints walked the newest-first index and read every complaint to find
+        /// the few). Only the program's own cases can be passed (a caller's value is parsed into
+        /// one first), with plain raw values.
         public mutating func appendInterpolation<Value: RawRepresentable & CaseIterable>(constant value: Value)
         where Value.RawValue == String {
             precondition(PostgresQuery.isPlainConstant(value.rawValue), "not a plain constant: \(value.rawValue)")
