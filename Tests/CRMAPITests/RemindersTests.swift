@@ -495,6 +495,34 @@ struct RemindersTests {
         }
     }
 
+    @Test("the pending reminders are read from an index of their own, not after every reminder ever sent")
+    func pendingListReadsItsIndex() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let desk = try await ServiceDesk.make(app)
+            let customer = try #require(UUID(uuidString: try await desk.customer(app, 11)))
+            // Fourteen years of a customer's reminders, one a day, sent; the last 20 pending.
+            try await app.pool.execute(
+                """
+                INSERT INTO reminders (dealer_id, id, customer_id, target_id, kind, due_date, send_date, channel, status, created_at,
+                                       updated_at)
+                SELECT c.dealer_id, gen_random_uuid(), c.id, c.id, 'birthday', current_date - 4980 + n, current_date - 4987 + n, 'sms',
+                       CASE WHEN n > 4980 THEN 'pending' ELSE 'sent' END, now(), now()
+                FROM customers c, generate_series(1, 5000) AS n WHERE c.id = \(customer)
+                """)
+            try await app.pool.execute("ANALYZE reminders")
+            for _ in 1...10 {
+                #expect(try await desk.reminders(app, .init(status: .pending, limit: 5)).count == 5)
+            }
+            // The list is by due date, earliest first: without the index it walked every reminder
+            // ever sent before it reached the pending ones.
+            let plans = try await app.plans(ofStatementLike: "SELECT %FROM reminders r%r.status =%ORDER BY r.due_date, r.id LIMIT%")
+            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM reminders LIMIT 1")?.decode(0, as: UUID.self))
+            let explained = try await app.keptPlan(of: plans, arguments: ["uuid": "'\(dealer.lowercasedText)'", "text": "'pending'"])
+            #expect(explained.contains("\"reminders_status_due\""), "\(explained)")
+            #expect(try await desk.reminders(app, .init(status: .pending, limit: 50)).count == 20)
+        }
+    }
+
     @Test("tenancy and roles")
     func tenancyAndRoles() async throws {
         try await withApp { (app: TestApp) in
