@@ -267,12 +267,51 @@ struct ComplaintsTests {
             // few escalated ones.
             let plans = try await app.plans(ofStatementLike: "SELECT %FROM complaints c%escalation_level >=%ORDER BY c.created_at DESC%")
             let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM complaints LIMIT 1")?.decode(0, as: UUID.self))
-            let explained = try await app.keptPlan(of: plans, arguments: ["uuid": "'\(dealer.lowercasedText)'", "smallint": "3"])
+            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'"])
             #expect(explained.contains("\"complaints_escalated\""), "\(explained)")
             // Every level still filters as before: the owner's level is every complaint.
             #expect(try await manager.listComplaints(query: .init(escalated: .owner, limit: 100)).ok.body.json.data.count == 100)
             #expect(try await manager.listComplaints(query: .init(escalated: .dealerManager, limit: 200)).ok.body.json.data.count == 100)
             #expect(try await manager.listComplaints(query: .init(escalated: .oemGroup, limit: 200)).ok.body.json.data.count == 10)
+        }
+    }
+
+    @Test("a customer's complaints, closed ones included, are read from an index of their own")
+    func customerListReadsItsIndex() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let desk = try await ComplaintDesk.make(app)
+            let others = try await desk.customer(app, 3)
+            let customer = try await desk.customer(app, 4)
+            _ = try await desk.complaint(app, customer: others.id)
+            // The dealer's other complaints, closed, all of another customer; this customer has two.
+            try await app.pool.execute(
+                """
+                DO $$
+                DECLARE columns text;
+                BEGIN
+                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
+                    WHERE attrelid = 'complaints'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+                    EXECUTE format($sql$
+                        INSERT INTO complaints (%1$s) SELECT %1$s FROM (
+                            SELECT (jsonb_populate_record(c, jsonb_build_object(
+                                'id', gen_random_uuid(), 'number', 'TS-COPY-' || n, 'created_at', c.created_at - n * interval '1 hour',
+                                'status', 'closed', 'resolved_at', c.created_at, 'root_cause', '保养操作不当', 'remedy', 'repair',
+                                'closed_at', c.created_at))).*
+                            FROM complaints c, generate_series(1, 5000) AS n) AS copy
+                        $sql$, columns);
+                END $$
+                """)
+            _ = try await desk.complaint(app, customer: customer.id)
+            _ = try await desk.complaint(app, customer: customer.id)
+            try await app.pool.execute("ANALYZE complaints")
+            let manager = app.api(desk.managerKey)
+            for _ in 1...10 {
+                #expect(try await manager.listComplaints(query: .init(customerId: customer.id, limit: 5)).ok.body.json.data.count == 2)
+            }
+            let plans = try await app.plans(ofStatementLike: "SELECT %FROM complaints c%c.customer_id =%ORDER BY c.created_at DESC%")
+            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM complaints LIMIT 1")?.decode(0, as: UUID.self))
+            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'", "'\(customer.id)'"])
+            #expect(explained.contains("\"complaints_customer\""), "\(explained)")
         }
     }
 

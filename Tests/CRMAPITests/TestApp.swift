@@ -81,11 +81,11 @@ struct TestApp: Sendable {
     }
 
     /// The plan the connection's cache runs for `statement` now (`EXPLAIN (FORMAT JSON) EXECUTE`),
-    /// each parameter given by its type's SQL literal in `arguments` (`["uuid": "'...'"]`).
-    func keptPlan(of statement: PreparedStatementPlans, arguments: [String: String]) async throws -> String {
-        let values = try statement.parameterTypes.map { type in try #require(arguments[type], "no argument of type \(type)") }
+    /// with `arguments` as its parameters' SQL literals, in order.
+    func keptPlan(of statement: PreparedStatementPlans, arguments: [String]) async throws -> String {
+        try #require(arguments.count == statement.parameterTypes.count, "parameters: \(statement.parameterTypes)")
         return try await pool.query(
-            PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE \(statement.name)(\(values.joined(separator: ", ")))")
+            PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE \(statement.name)(\(arguments.joined(separator: ", ")))")
         ).map { try $0.decode(0, as: String.self) }.joined()
     }
 }
