@@ -71,7 +71,7 @@ public struct CallbackRepository: Sendable {
         scope: TenantScope, filter: CallbackFilter, today: LocalDate?, now: Date, page: PageRequest, in db: some PostgresQueryable
     ) async throws -> Page<Callback> {
         let dealerToday = dealerToday(today, now: now, dealerColumn: "b.dealer_id")
-        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM callbacks b WHERE \(fragment: scope.condition("b.dealer_id"))"
+        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM callbacks b WHERE \(fragment: scope.pageCondition("b.dealer_id"))"
         if let status = filter.status { query.append(" AND b.status = \(constant: status)") }
         if let purpose = filter.purpose { query.append(" AND b.purpose = \(constant: purpose)") }
         if let assignee = filter.assigneeID { query.append(" AND b.assignee_id = \(assignee)") }
@@ -84,16 +84,16 @@ public struct CallbackRepository: Sendable {
                 _ = try cursor.values(for: "callbacks.due", count: 2)
                 query.append(" AND (b.due_date, b.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY b.due_date, b.id LIMIT \(limit: page.limit + 1)")
-            let rows = try await db.query(query).map(named: Self.decode)
+            let rows = try await db.query(
+                scope.page(query, alias: "b", order: "b.due_date, b.id", limit: page.limit + 1)).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "callbacks.due") { [$0.dueDate.description, $0.id.lowercasedText] }
         }
         if let cursor = page.cursor {
             _ = try cursor.values(for: "callbacks.created", count: 2)
             query.append(" AND (b.created_at, b.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY b.created_at DESC, b.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "b", order: "b.created_at DESC, b.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "callbacks.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 

@@ -86,7 +86,7 @@ public struct ComplaintRepository: Sendable {
     public func list(scope: TenantScope, filter: ComplaintFilter, now: Date, page: PageRequest, in db: some PostgresQueryable)
         async throws -> Page<Complaint>
     {
-        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM complaints c WHERE \(fragment: scope.condition("c.dealer_id"))"
+        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM complaints c WHERE \(fragment: scope.pageCondition("c.dealer_id"))"
         if let status = filter.status { query.append(" AND c.status = \(constant: status)") }
         if let open = filter.open {
             query.append(
@@ -114,8 +114,8 @@ public struct ComplaintRepository: Sendable {
             _ = try cursor.values(for: "complaints.created", count: 2)
             query.append(" AND (c.created_at, c.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "c", order: "c.created_at DESC, c.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "complaints.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 

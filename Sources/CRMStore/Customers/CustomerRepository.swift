@@ -111,7 +111,7 @@ public struct CustomerRepository: Sendable {
     {
         var query: PostgresQuery = """
             SELECT \(sql: Self.columns) FROM customers c
-            WHERE \(fragment: scope.condition("c.dealer_id")) AND c.deleted_at IS NULL
+            WHERE \(fragment: scope.pageCondition("c.dealer_id")) AND c.deleted_at IS NULL
             """
         if let phone = filter.phone { query.append(" AND c.phone = \(phone)") }
         if let kind = filter.kind { query.append(" AND c.kind = \(constant: kind)") }
@@ -139,8 +139,8 @@ public struct CustomerRepository: Sendable {
                 let values = try cursor.values(for: "customers.name", count: 2)
                 query.append(" AND (lower(c.name) COLLATE \"C\", c.id) > (\(values[0]), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY lower(c.name) COLLATE \"C\", c.id LIMIT \(limit: page.limit + 1)")
-            let rows = try await db.query(query).map(named: Self.decode)
+            let rows = try await db.query(
+                scope.page(query, alias: "c", order: "lower(c.name) COLLATE \"C\", c.id", limit: page.limit + 1)).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "customers.name") {
                 [$0.fields.name.lowercased(), $0.id.lowercasedText]
             }
@@ -149,8 +149,8 @@ public struct CustomerRepository: Sendable {
             _ = try cursor.values(for: "customers.created", count: 2)
             query.append(" AND (c.created_at, c.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY c.created_at DESC, c.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "c", order: "c.created_at DESC, c.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "customers.created") {
             [Cursor.value(of: $0.createdAt), $0.id.lowercasedText]
         }

@@ -112,7 +112,7 @@ public struct LeadRepository: Sendable {
         scope: LeadScope, filter: LeadFilter, today: LocalDate?, now: Date, page: PageRequest, in db: some PostgresQueryable
     ) async throws -> Page<Lead> {
         let dealerToday = dealerToday(today, now: now, dealerColumn: "l.dealer_id")
-        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM leads l WHERE \(fragment: scope.condition())"
+        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM leads l WHERE \(fragment: scope.pageCondition())"
         if let status = filter.status { query.append(" AND l.status = \(constant: status)") }
         if let channel = filter.channel { query.append(" AND l.channel = \(constant: channel)") }
         if let consultant = filter.consultantID { query.append(" AND l.consultant_id = \(consultant)") }
@@ -149,8 +149,8 @@ public struct LeadRepository: Sendable {
                 _ = try cursor.values(for: "leads.due", count: 2)
                 query.append(" AND (l.next_contact_date, l.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY l.next_contact_date, l.id LIMIT \(limit: page.limit + 1)")
-            let rows = try await db.query(query).map(named: Self.decode)
+            let rows = try await db.query(
+                scope.tenant.page(query, alias: "l", order: "l.next_contact_date, l.id", limit: page.limit + 1)).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "leads.due") {
                 [$0.contact.nextContactDate?.description ?? "", $0.id.lowercasedText]
             }
@@ -159,8 +159,8 @@ public struct LeadRepository: Sendable {
             _ = try cursor.values(for: "leads.created", count: 2)
             query.append(" AND (l.created_at, l.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY l.created_at DESC, l.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.tenant.page(query, alias: "l", order: "l.created_at DESC, l.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "leads.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
@@ -424,7 +424,16 @@ public struct LeadRepository: Sendable {
 extension LeadScope {
     /// The scope as a condition on `leads l`.
     func condition() -> PostgresQuery {
-        var query = tenant.condition("l.dealer_id")
+        narrowed(tenant.condition("l.dealer_id"))
+    }
+
+    /// The scope as the condition of a page's query (`TenantScope.page`).
+    func pageCondition() -> PostgresQuery {
+        narrowed(tenant.pageCondition("l.dealer_id"))
+    }
+
+    private func narrowed(_ tenantCondition: PostgresQuery) -> PostgresQuery {
+        var query = tenantCondition
         // The pool is the open unassigned leads: a lead closed while unassigned (won, lost,
         // merged) is not a consultant's to see.
         let pool: PostgresQuery = "(l.consultant_id IS NULL AND l.status = ANY(\(constants: LeadStatus.open)::text[]))"

@@ -67,7 +67,7 @@ public struct CallTaskRepository: Sendable {
         scope: TenantScope, filter: CallTaskFilter, advisorOnly: UUID?, today: LocalDate?, now: Date, page: PageRequest,
         in db: some PostgresQueryable
     ) async throws -> Page<CallTask> {
-        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM call_tasks t WHERE \(fragment: scope.condition("t.dealer_id"))"
+        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM call_tasks t WHERE \(fragment: scope.pageCondition("t.dealer_id"))"
         if let advisor = advisorOnly { query.append(" AND (t.advisor_id = \(advisor) OR t.advisor_id IS NULL)") }
         if let advisor = filter.advisorID { query.append(" AND t.advisor_id = \(advisor)") }
         if filter.pool { query.append(" AND t.advisor_id IS NULL") }
@@ -79,16 +79,16 @@ public struct CallTaskRepository: Sendable {
                 _ = try cursor.values(for: "call_tasks.due", count: 2)
                 query.append(" AND (t.due_date, t.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
             }
-            query.append(" ORDER BY t.due_date, t.id LIMIT \(limit: page.limit + 1)")
-            let rows = try await db.query(query).map(named: Self.decode)
+            let rows = try await db.query(
+                scope.page(query, alias: "t", order: "t.due_date, t.id", limit: page.limit + 1)).map(named: Self.decode)
             return Page.from(rows, limit: page.limit, sort: "call_tasks.due") { [$0.dueDate.description, $0.id.lowercasedText] }
         }
         if let cursor = page.cursor {
             _ = try cursor.values(for: "call_tasks.created", count: 2)
             query.append(" AND (t.created_at, t.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "t", order: "t.created_at DESC, t.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "call_tasks.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 }

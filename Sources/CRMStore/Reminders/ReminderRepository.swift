@@ -312,7 +312,7 @@ public struct ReminderRepository: Sendable {
     public func list(scope: TenantScope, filter: ReminderFilter, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<Reminder>
     {
-        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM reminders r WHERE \(fragment: scope.condition("r.dealer_id"))"
+        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM reminders r WHERE \(fragment: scope.pageCondition("r.dealer_id"))"
         if let kind = filter.kind { query.append(" AND r.kind = \(constant: kind)") }
         if let status = filter.status { query.append(" AND r.status = \(constant: status)") }
         if let reason = filter.reason { query.append(" AND r.reason = \(constant: reason)") }
@@ -324,8 +324,8 @@ public struct ReminderRepository: Sendable {
             _ = try cursor.values(for: "reminders.due", count: 2)
             query.append(" AND (r.due_date, r.id) > (\(try cursor.date(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY r.due_date, r.id LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "r", order: "r.due_date, r.id", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "reminders.due") { [$0.dueDate.description, $0.id.lowercasedText] }
     }
 

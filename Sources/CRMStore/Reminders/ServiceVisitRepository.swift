@@ -81,7 +81,7 @@ public struct ServiceVisitRepository: Sendable {
     public func list(scope: TenantScope, filter: ServiceVisitFilter, page: PageRequest, in db: some PostgresQueryable) async throws
         -> Page<ServiceVisit>
     {
-        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM service_visits s WHERE \(fragment: scope.condition("s.dealer_id"))"
+        var query: PostgresQuery = "SELECT \(sql: Self.columns) FROM service_visits s WHERE \(fragment: scope.pageCondition("s.dealer_id"))"
         if let vehicle = filter.vehicleID { query.append(" AND s.vehicle_id = \(vehicle)") }
         if let customer = filter.customerID { query.append(" AND s.customer_id = \(customer)") }
         if let advisor = filter.advisorID { query.append(" AND s.advisor_id = \(advisor)") }
@@ -93,8 +93,8 @@ public struct ServiceVisitRepository: Sendable {
             _ = try cursor.values(for: "service_visits.opened", count: 2)
             query.append(" AND (s.opened_at, s.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY s.opened_at DESC, s.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "s", order: "s.opened_at DESC, s.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "service_visits.opened") {
             [Cursor.value(of: $0.fields.openedAt), $0.id.lowercasedText]
         }

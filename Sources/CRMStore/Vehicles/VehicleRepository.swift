@@ -66,7 +66,7 @@ public struct VehicleRepository: Sendable {
     {
         var query: PostgresQuery = """
             SELECT \(sql: Self.columns) FROM vehicles v
-            WHERE \(fragment: scope.condition("v.dealer_id")) AND v.deleted_at IS NULL
+            WHERE \(fragment: scope.pageCondition("v.dealer_id")) AND v.deleted_at IS NULL
             """
         if let vin = filter.vin { query.append(" AND v.vin = \(vin)") }
         if let plate = filter.plate { query.append(" AND v.plate = \(plate)") }
@@ -83,8 +83,8 @@ public struct VehicleRepository: Sendable {
             _ = try cursor.values(for: "vehicles.created", count: 2)
             query.append(" AND (v.created_at, v.id) < (\(try cursor.timestamp(0)), \(try cursor.uuid(1)))")
         }
-        query.append(" ORDER BY v.created_at DESC, v.id DESC LIMIT \(limit: page.limit + 1)")
-        let rows = try await db.query(query).map(named: Self.decode)
+        let rows = try await db.query(
+            scope.page(query, alias: "v", order: "v.created_at DESC, v.id DESC", limit: page.limit + 1)).map(named: Self.decode)
         return Page.from(rows, limit: page.limit, sort: "vehicles.created") { [Cursor.value(of: $0.createdAt), $0.id.lowercasedText] }
     }
 
