@@ -240,23 +240,14 @@ struct ComplaintsTests {
             // A dealer's worth of complaints copied from that one (every stored column but the
             // generated ones), a few escalated as in life (one in 50 to the manager, one in 500
             // to the OEM group), with statistics.
-            try await app.pool.execute(
-                """
-                DO $$
-                DECLARE columns text;
-                BEGIN
-                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
-                    WHERE attrelid = 'complaints'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-                    EXECUTE format($sql$
-                        INSERT INTO complaints (%1$s) SELECT %1$s FROM (
-                            SELECT (jsonb_populate_record(c, jsonb_build_object(
-                                'id', gen_random_uuid(), 'number', 'TS-COPY-' || n, 'created_at', c.created_at - n * interval '1 hour',
-                                'escalation_level', CASE WHEN mod(n, 500) = 0 THEN 3 WHEN mod(n, 50) = 0 THEN 1 ELSE 0 END))).*
-                            FROM complaints c, generate_series(1, 5000) AS n) AS copy
-                        $sql$, columns);
-                END $$
-                """)
-            try await app.pool.execute("ANALYZE complaints")
+            try await app.copyRows(
+                of: "complaints", times: 5000,
+                changing: """
+                    'id', gen_random_uuid(),
+                    'number', 'TS-COPY-' || n,
+                    'created_at', t.created_at - n * interval '1 hour',
+                    'escalation_level', CASE WHEN mod(n, 500) = 0 THEN 3 WHEN mod(n, 50) = 0 THEN 1 ELSE 0 END
+                    """)
             let manager = app.api(desk.managerKey)
             for _ in 1...10 {
                 #expect(try await manager.listComplaints(query: .init(escalated: .oemGroup, limit: 5)).ok.body.json.data.count == 5)
@@ -265,9 +256,9 @@ struct ComplaintsTests {
             // PostgreSQL's generic plan (kept after five executions, costed for a third of the
             // rows) walked the newest-first index and filtered: every complaint read to find the
             // few escalated ones.
-            let plans = try await app.plans(ofStatementLike: "SELECT %FROM complaints c%escalation_level >=%ORDER BY c.created_at DESC%")
-            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM complaints LIMIT 1")?.decode(0, as: UUID.self))
-            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'"])
+            let explained = try await app.keptPlan(
+                ofStatementLike: "SELECT %FROM complaints c%escalation_level >=%ORDER BY c.created_at DESC%",
+                arguments: ["'\(desk.tenants.dealerA.lowercasedText)'"])
             #expect(explained.contains("\"complaints_escalated\""), "\(explained)")
             // Every level still filters as before: the owner's level is every complaint.
             #expect(try await manager.listComplaints(query: .init(escalated: .owner, limit: 100)).ok.body.json.data.count == 100)
@@ -284,23 +275,20 @@ struct ComplaintsTests {
             let customer = try await desk.customer(app, 4)
             _ = try await desk.complaint(app, customer: others.id)
             // The dealer's other complaints, closed, all of another customer; this customer has two.
-            try await app.pool.execute(
-                """
-                DO $$
-                DECLARE columns text;
-                BEGIN
-                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
-                    WHERE attrelid = 'complaints'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-                    EXECUTE format($sql$
-                        INSERT INTO complaints (%1$s) SELECT %1$s FROM (
-                            SELECT (jsonb_populate_record(c, jsonb_build_object(
-                                'id', gen_random_uuid(), 'number', 'TS-COPY-' || n, 'created_at', c.created_at - n * interval '1 hour',
-                                'status', 'closed', 'resolved_at', c.created_at, 'root_cause', '保养操作不当', 'remedy', 'repair',
-                                'closed_at', c.created_at))).*
-                            FROM complaints c, generate_series(1, 5000) AS n) AS copy
-                        $sql$, columns);
-                END $$
-                """)
+            try await app.copyRows(
+                of: "complaints", times: 5000,
+                changing: """
+                    'id', gen_random_uuid(),
+                    'number', 'TS-COPY-' || n,
+                    'created_at', t.created_at - n * interval '1 hour',
+                    'status',
+                    'closed',
+                    'resolved_at', t.created_at,
+                    'root_cause', '保养操作不当',
+                    'remedy',
+                    'repair',
+                    'closed_at', t.created_at
+                    """)
             _ = try await desk.complaint(app, customer: customer.id)
             _ = try await desk.complaint(app, customer: customer.id)
             try await app.pool.execute("ANALYZE complaints")
@@ -308,9 +296,9 @@ struct ComplaintsTests {
             for _ in 1...10 {
                 #expect(try await manager.listComplaints(query: .init(customerId: customer.id, limit: 5)).ok.body.json.data.count == 2)
             }
-            let plans = try await app.plans(ofStatementLike: "SELECT %FROM complaints c%c.customer_id =%ORDER BY c.created_at DESC%")
-            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM complaints LIMIT 1")?.decode(0, as: UUID.self))
-            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'", "'\(customer.id)'"])
+            let explained = try await app.keptPlan(
+                ofStatementLike: "SELECT %FROM complaints c%c.customer_id =%ORDER BY c.created_at DESC%",
+                arguments: ["'\(desk.tenants.dealerA.lowercasedText)'", "'\(customer.id)'"])
             #expect(explained.contains("\"complaints_customer\""), "\(explained)")
         }
     }

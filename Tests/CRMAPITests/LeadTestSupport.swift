@@ -32,6 +32,17 @@ struct LeadDesk: Sendable {
         let manager = try await Tenants.key(app.services, group: tenants.groupID, dealer: tenants.dealerA, role: .manager)
         return LeadDesk(tenants: tenants, consultants: consultants, consultantKeys: keys, manager: manager)
     }
+
+    /// For the plan tests: a desk whose dealer holds a dealer's worth of leads, one created
+    /// through the API and copied 5,000 times with `changes` (`TestApp.copyRows`); the desk and
+    /// its manager's client.
+    static func withCopiedLeads(_ app: TestApp, changing changes: StaticString) async throws -> (LeadDesk, Client) {
+        let desk = try await make(app)
+        let manager = app.api(desk.manager)
+        _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
+        try await app.copyRows(of: "leads", times: 5000, changing: changes)
+        return (desk, manager)
+    }
 }
 
 /// A lead body with all 11 qualification fields but the consultant and the contact plan;

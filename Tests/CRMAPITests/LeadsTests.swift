@@ -269,28 +269,15 @@ struct LeadsTests {
     @Test("the overdue list is planned once per connection: the open statuses are constants, so the kept plan can use the open leads' index")
     func overdueKeepsItsPlan() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
-            let desk = try await LeadDesk.make(app)
-            let manager = app.api(desk.manager)
-            _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
-            // A dealer's worth of open leads copied from that one (every stored column but the
+            // A dealer's worth of open leads (one lead, copied: every stored column but the
             // generated ones), overdue, with statistics.
-            try await app.pool.execute(
-                """
-                DO $$
-                DECLARE columns text;
-                BEGIN
-                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
-                    WHERE attrelid = 'leads'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-                    EXECUTE format($sql$
-                        INSERT INTO leads (%1$s) SELECT %1$s FROM (
-                            SELECT (jsonb_populate_record(l, jsonb_build_object(
-                                'id', gen_random_uuid(), 'phone', '+86137' || lpad(n::text, 8, '0'),
-                                'next_contact_date', current_date - 1 - mod(n, 300)))).*
-                            FROM leads l, generate_series(1, 5000) AS n) AS copy
-                        $sql$, columns);
-                END $$
-                """)
-            try await app.pool.execute("ANALYZE leads")
+            let (_, manager) = try await LeadDesk.withCopiedLeads(
+                app,
+                changing: """
+                    'id', gen_random_uuid(),
+                    'phone', '+86137' || lpad(n::text, 8, '0'),
+                    'next_contact_date', current_date - 1 - mod(n, 300)
+                    """)
             for _ in 1...10 {
                 #expect(try await manager.listLeads(query: .init(overdue: true, limit: 2)).ok.body.json.data.count == 2)
             }
@@ -306,43 +293,29 @@ struct LeadsTests {
     @Test("a list filtered by a rare status reads that status's leads in order, not every lead of the dealer")
     func rareStatusReadsItsIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
-            let desk = try await LeadDesk.make(app)
-            let manager = app.api(desk.manager)
-            _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
-            // A dealer's worth of leads copied from that one, one in 500 awaiting the manager's
+            // A dealer's worth of leads (one lead, copied), one in 500 awaiting the manager's
             // loss decision (the manager's approval queue), with statistics.
-            try await app.pool.execute(
-                """
-                DO $$
-                DECLARE columns text;
-                BEGIN
-                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
-                    WHERE attrelid = 'leads'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-                    EXECUTE format($sql$
-                        INSERT INTO leads (%1$s) SELECT %1$s FROM (
-                            SELECT (jsonb_populate_record(l, jsonb_build_object(
-                                'id', gen_random_uuid(), 'phone', '+86137' || lpad(n::text, 8, '0'),
-                                'created_at', l.created_at - n * interval '1 hour',
-                                'status', CASE WHEN mod(n, 500) = 0 THEN 'loss_pending' ELSE 'contacted' END,
-                                'status_before_loss', CASE WHEN mod(n, 500) = 0 THEN 'contacted' END,
-                                'loss_reason', CASE WHEN mod(n, 500) = 0 THEN 'price' END))).*
-                            FROM leads l, generate_series(1, 5000) AS n) AS copy
-                        $sql$, columns);
-                END $$
-                """)
-            try await app.pool.execute("ANALYZE leads")
+            let (desk, manager) = try await LeadDesk.withCopiedLeads(
+                app,
+                changing: """
+                    'id', gen_random_uuid(),
+                    'phone', '+86137' || lpad(n::text, 8, '0'),
+                    'created_at', t.created_at - n * interval '1 hour',
+                    'status', CASE WHEN mod(n, 500) = 0 THEN 'loss_pending' ELSE 'contacted' END,
+                    'status_before_loss', CASE WHEN mod(n, 500) = 0 THEN 'contacted' END,
+                    'loss_reason', CASE WHEN mod(n, 500) = 0 THEN 'price' END
+                    """)
             for _ in 1...10 {
                 #expect(try await manager.listLeads(query: .init(status: .lossPending, limit: 5)).ok.body.json.data.count == 5)
             }
             // Before, it walked the newest-first index and filtered, reading every lead to find the
             // ten (no index led with the status; and with the status bound, the kept generic plan
             // was costed for an average status). Now the status has its own index, and its case is
-            // written into the statement.
-            let plans = try await app.plans(ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.status =%ORDER BY l.created_at DESC%")
-            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM leads LIMIT 1")?.decode(0, as: UUID.self))
-            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'"])
+            // written into the statement: the dealer is its one parameter.
+            let explained = try await app.keptPlan(
+                ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.status =%ORDER BY l.created_at DESC%",
+                arguments: ["'\(desk.tenants.dealerA.lowercasedText)'"])
             #expect(explained.contains("\"leads_status_created\""), "\(explained)")
-            #expect(!plans.statement.contains("l.status = $"), "\(plans.statement)")
             #expect(try await manager.listLeads(query: .init(status: .lossPending, limit: 50)).ok.body.json.data.count == 10)
             #expect(try await manager.listLeads(query: .init(status: .contacted, limit: 200)).ok.body.json.data.count == 200)
         }
@@ -351,36 +324,23 @@ struct LeadsTests {
     @Test("a search by phone reads that phone's leads, closed ones included, not every lead of the dealer")
     func phoneSearchReadsItsIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
-            let desk = try await LeadDesk.make(app)
-            let manager = app.api(desk.manager)
-            _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
             // A dealer's worth of leads, each its own phone, most of them closed (lost): the open
             // leads' unique phone index does not hold those.
-            try await app.pool.execute(
-                """
-                DO $$
-                DECLARE columns text;
-                BEGIN
-                    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
-                    WHERE attrelid = 'leads'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-                    EXECUTE format($sql$
-                        INSERT INTO leads (%1$s) SELECT %1$s FROM (
-                            SELECT (jsonb_populate_record(l, jsonb_build_object(
-                                'id', gen_random_uuid(), 'phone', '+86137' || lpad(n::text, 8, '0'),
-                                'created_at', l.created_at - n * interval '1 hour',
-                                'status', CASE WHEN mod(n, 5) = 0 THEN 'contacted' ELSE 'lost' END,
-                                'lost_at', CASE WHEN mod(n, 5) = 0 THEN NULL ELSE l.created_at END))).*
-                            FROM leads l, generate_series(1, 5000) AS n) AS copy
-                        $sql$, columns);
-                END $$
-                """)
-            try await app.pool.execute("ANALYZE leads")
+            let (desk, manager) = try await LeadDesk.withCopiedLeads(
+                app,
+                changing: """
+                    'id', gen_random_uuid(),
+                    'phone', '+86137' || lpad(n::text, 8, '0'),
+                    'created_at', t.created_at - n * interval '1 hour',
+                    'status', CASE WHEN mod(n, 5) = 0 THEN 'contacted' ELSE 'lost' END,
+                    'lost_at', CASE WHEN mod(n, 5) = 0 THEN NULL ELSE t.created_at END
+                    """)
             for _ in 1...10 {
                 #expect(try await manager.listLeads(query: .init(phone: "13700004321", limit: 5)).ok.body.json.data.count == 1)
             }
-            let plans = try await app.plans(ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.phone =%ORDER BY l.created_at DESC%")
-            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM leads LIMIT 1")?.decode(0, as: UUID.self))
-            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'", "'+8613700004321'"])
+            let explained = try await app.keptPlan(
+                ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.phone =%ORDER BY l.created_at DESC%",
+                arguments: ["'\(desk.tenants.dealerA.lowercasedText)'", "'+8613700004321'"])
             #expect(explained.contains("\"leads_phone\""), "\(explained)")
         }
     }

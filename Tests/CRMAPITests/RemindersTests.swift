@@ -515,9 +515,9 @@ struct RemindersTests {
             }
             // The list is by due date, earliest first: without the index it walked every reminder
             // ever sent before it reached the pending ones.
-            let plans = try await app.plans(ofStatementLike: "SELECT %FROM reminders r%r.status =%ORDER BY r.due_date, r.id LIMIT%")
-            let dealer = try #require(try await app.pool.queryFirst("SELECT dealer_id FROM reminders LIMIT 1")?.decode(0, as: UUID.self))
-            let explained = try await app.keptPlan(of: plans, arguments: ["'\(dealer.lowercasedText)'"])
+            let explained = try await app.keptPlan(
+                ofStatementLike: "SELECT %FROM reminders r%r.status =%ORDER BY r.due_date, r.id LIMIT%",
+                arguments: ["'\(desk.tenants.dealerA.lowercasedText)'"])
             #expect(explained.contains("\"reminders_status_due\""), "\(explained)")
             #expect(try await desk.reminders(app, .init(status: .pending, limit: 50)).count == 20)
         }

@@ -197,9 +197,9 @@ struct TenantIsolationTests {
             #expect(seen == expected)
             // Before, the group's page joined every customer of the group to its dealers and sorted
             // them all, page after page (0.79 s a page over 1.28M leads).
-            let plans = try await app.plans(
-                ofStatementLike: "%FROM dealers scope_dealer CROSS JOIN LATERAL (%FROM customers c%c.deleted_at IS NULL ORDER BY c.created_at DESC%")
-            let explained = try await app.keptPlan(of: plans, arguments: ["'\(tenants.groupID.lowercasedText)'"])
+            let explained = try await app.keptPlan(
+                ofStatementLike: "%FROM dealers scope_dealer CROSS JOIN LATERAL (%FROM customers c%c.deleted_at IS NULL ORDER BY c.created_at DESC%",
+                arguments: ["'\(tenants.groupID.lowercasedText)'"])
             #expect(explained.contains("\"customers_created\""), "\(explained)")
             #expect(!explained.contains("\"Seq Scan\""), "\(explained)")
         }

@@ -80,9 +80,32 @@ struct TestApp: Sendable {
             custom: try row.decode(4, as: Int.self))
     }
 
+    /// A dealer's worth of rows for a plan test: every row of `table` copied `times` times (every
+    /// stored column but the generated ones), each copy changed by `changes` (the arguments of a
+    /// `jsonb_build_object` over the original row `t` and the copy's number `n`), then `ANALYZE`.
+    func copyRows(of table: StaticString, times: Int, changing changes: StaticString) async throws {
+        try await pool.execute(
+            PostgresQuery(
+                unsafeSQL: """
+                    DO $$
+                    DECLARE columns text;
+                    BEGIN
+                        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
+                        WHERE attrelid = '\(table)'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+                        EXECUTE format($sql$
+                            INSERT INTO \(table) (%1$s) SELECT %1$s FROM (
+                                SELECT (jsonb_populate_record(t, jsonb_build_object(\(changes)))).*
+                                FROM \(table) t, generate_series(1, \(times)) AS n) AS copy
+                            $sql$, columns);
+                    END $$
+                    """))
+        try await pool.execute(PostgresQuery(unsafeSQL: "ANALYZE \(table)"))
+    }
+
     /// The plan the connection's cache runs for `statement` now (`EXPLAIN (FORMAT JSON) EXECUTE`),
     /// with `arguments` as its parameters' SQL literals, in order.
-    func keptPlan(of statement: PreparedStatementPlans, arguments: [String]) async throws -> String {
+    func keptPlan(ofStatementLike pattern: String, arguments: [String]) async throws -> String {
+        let statement = try await plans(ofStatementLike: pattern)
         try #require(arguments.count == statement.parameterTypes.count, "parameters: \(statement.parameterTypes)")
         return try await pool.query(
             PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) EXECUTE \(statement.name)(\(arguments.joined(separator: ", ")))")
