@@ -205,6 +205,32 @@ struct TenantIsolationTests {
         }
     }
 
+    @Test("a group key's lists, every one and each ordering, hold both dealers' rows")
+    func groupListsHoldBothDealers() async throws {
+        try await withApp { (app: TestApp) in
+            let tenants = try await Tenants.make(app.services)
+            let a = try await Self.populate(app, dealer: tenants.dealerA.uuidString, key: tenants.keyA, seed: 11)
+            let b = try await Self.populate(app, dealer: tenants.dealerB.uuidString, key: tenants.keyB, seed: 12)
+            let leadA = try await app.api(tenants.keyA).createLead(body: .json(leadBody(phone: mobile(21)))).created.body.json.id
+            let leadB = try await app.api(tenants.keyB).createLead(body: .json(leadBody(phone: mobile(22)))).created.body.json.id
+            let group = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin))
+
+            #expect(Set(try await group.listLeads().ok.body.json.data.map(\.id)) == [leadA, leadB])
+            #expect(Set(try await group.listVehicles().ok.body.json.data.map(\.id)) == [a.vehicle, b.vehicle])
+            #expect(Set(try await group.listCustomers(query: .init(name: "客户", kind: .person)).ok.body.json.data.map(\.id)) == [a.customer, b.customer])
+            // The lists with no rows here still run their statements (each branch of each).
+            #expect(status(of: try await group.listLeads(query: .init(overdue: true))) == .ok)
+            #expect(status(of: try await group.listLeads(query: .init(status: .new, channel: .showroom))) == .ok)
+            #expect(status(of: try await group.listComplaints(query: .init(severity: .critical, escalated: .oemGroup))) == .ok)
+            #expect(status(of: try await group.listCallbacks()) == .ok)
+            #expect(status(of: try await group.listCallbacks(query: .init(due: true))) == .ok)
+            #expect(status(of: try await group.listCallTasks()) == .ok)
+            #expect(status(of: try await group.listCallTasks(query: .init(due: true))) == .ok)
+            #expect(status(of: try await group.listReminders(query: .init(status: .pending))) == .ok)
+            #expect(status(of: try await group.listServiceVisits()) == .ok)
+        }
+    }
+
     @Test("a group key reads across its dealers, narrows with dealer_id, and must name the dealer to write")
     func groupKey() async throws {
         try await withApp { (app: TestApp) in
