@@ -1,4 +1,5 @@
 import CRMClient
+import CRMDomain
 import CRMTestSupport
 import Foundation
 import HTTPTypes
@@ -42,6 +43,16 @@ struct TenantIsolationTests {
         return Records(
             dealer: dealer, key: key, customer: customerID, vehicle: vehicleID, staff: try staff.created.body.json.id,
             apiKey: try apiKey.created.body.json.key.id, seed: seed)
+    }
+
+    /// Dealers A and B of one group, each populated (seeds 11 and 12), and a key of the group
+    /// with `role`.
+    static func populatedGroup(_ app: TestApp, role: Role) async throws -> (Tenants, Records, Records, Client) {
+        let tenants = try await Tenants.make(app.services)
+        let a = try await populate(app, dealer: tenants.dealerA.uuidString, key: tenants.keyA, seed: 11)
+        let b = try await populate(app, dealer: tenants.dealerB.uuidString, key: tenants.keyB, seed: 12)
+        let group = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: role))
+        return (tenants, a, b, group)
     }
 
     @Test("neither dealer reaches the other's customers, vehicles, staff, keys or dealer")
@@ -208,16 +219,15 @@ struct TenantIsolationTests {
     @Test("a group key's lists, every one and each ordering, hold both dealers' rows")
     func groupListsHoldBothDealers() async throws {
         try await withApp { (app: TestApp) in
-            let tenants = try await Tenants.make(app.services)
-            let a = try await Self.populate(app, dealer: tenants.dealerA.uuidString, key: tenants.keyA, seed: 11)
-            let b = try await Self.populate(app, dealer: tenants.dealerB.uuidString, key: tenants.keyB, seed: 12)
+            let (tenants, a, b, group) = try await Self.populatedGroup(app, role: .admin)
             let leadA = try await app.api(tenants.keyA).createLead(body: .json(leadBody(phone: mobile(21)))).created.body.json.id
             let leadB = try await app.api(tenants.keyB).createLead(body: .json(leadBody(phone: mobile(22)))).created.body.json.id
-            let group = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .admin))
 
             #expect(Set(try await group.listLeads().ok.body.json.data.map(\.id)) == [leadA, leadB])
             #expect(Set(try await group.listVehicles().ok.body.json.data.map(\.id)) == [a.vehicle, b.vehicle])
             #expect(Set(try await group.listCustomers(query: .init(name: "客户", kind: .person)).ok.body.json.data.map(\.id)) == [a.customer, b.customer])
+            // The plate search reads each dealer's current owners in that dealer's page.
+            #expect(try await group.listCustomers(query: .init(plate: "沪A12")).ok.body.json.data.map(\.id) == [b.customer])
             // The lists with no rows here still run their statements (each branch of each).
             #expect(status(of: try await group.listLeads(query: .init(overdue: true))) == .ok)
             #expect(status(of: try await group.listLeads(query: .init(status: .new, channel: .showroom))) == .ok)
@@ -234,10 +244,7 @@ struct TenantIsolationTests {
     @Test("a group key reads across its dealers, narrows with dealer_id, and must name the dealer to write")
     func groupKey() async throws {
         try await withApp { (app: TestApp) in
-            let tenants = try await Tenants.make(app.services)
-            let a = try await Self.populate(app, dealer: tenants.dealerA.uuidString, key: tenants.keyA, seed: 11)
-            let b = try await Self.populate(app, dealer: tenants.dealerB.uuidString, key: tenants.keyB, seed: 12)
-            let groupKey = app.api(try await Tenants.key(app.services, group: tenants.groupID, dealer: nil, role: .crm))
+            let (tenants, a, b, groupKey) = try await Self.populatedGroup(app, role: .crm)
 
             let all = try await groupKey.listCustomers().ok.body.json
             #expect(Set(all.data.map(\.id)) == [a.customer, b.customer])

@@ -122,7 +122,7 @@ public struct CustomerRepository: Sendable {
                  AND (c.dealer_id, c.id) IN (
                     SELECT o.dealer_id, o.customer_id FROM vehicle_ownerships o
                     JOIN vehicles v ON v.dealer_id = o.dealer_id AND v.id = o.vehicle_id AND v.deleted_at IS NULL
-                    WHERE o.owned_to IS NULL AND \(fragment: scope.condition("o.dealer_id"))
+                    WHERE o.owned_to IS NULL AND \(fragment: scope.pageCondition("o.dealer_id"))
                 """)
             if let plate = filter.plate { query.append(" AND v.plate = \(plate)") }
             if let vin = filter.vin { query.append(" AND v.vin = \(vin)") }
