@@ -34,13 +34,13 @@ struct LeadDesk: Sendable {
     }
 
     /// For the plan tests: a desk whose dealer holds a dealer's worth of leads, one created
-    /// through the API and copied 5,000 times with `changes` (`TestApp.copyRows`); the desk and
-    /// its manager's client.
-    static func withCopiedLeads(_ app: TestApp, changing changes: StaticString) async throws -> (LeadDesk, Client) {
+    /// through the API and copied 5,000 times, each copy with its own phone and `changes`
+    /// (`TestApp.copyRows`); the desk and its manager's client.
+    static func withCopiedLeads(_ app: TestApp, changing changes: String) async throws -> (LeadDesk, Client) {
         let desk = try await make(app)
         let manager = app.api(desk.manager)
         _ = try await manager.createLead(body: .json(leadBody(phone: mobile(1)))).created
-        try await app.copyRows(of: "leads", times: 5000, changing: changes)
+        try await app.copyRows(of: "leads", times: 5000, changing: "'phone', '+86137' || lpad(n::text, 8, '0'), " + changes)
         return (desk, manager)
     }
 }

@@ -274,8 +274,6 @@ struct LeadsTests {
             let (_, manager) = try await LeadDesk.withCopiedLeads(
                 app,
                 changing: """
-                    'id', gen_random_uuid(),
-                    'phone', '+86137' || lpad(n::text, 8, '0'),
                     'next_contact_date', current_date - 1 - mod(n, 300)
                     """)
             for _ in 1...10 {
@@ -298,9 +296,6 @@ struct LeadsTests {
             let (desk, manager) = try await LeadDesk.withCopiedLeads(
                 app,
                 changing: """
-                    'id', gen_random_uuid(),
-                    'phone', '+86137' || lpad(n::text, 8, '0'),
-                    'created_at', t.created_at - n * interval '1 hour',
                     'status', CASE WHEN mod(n, 500) = 0 THEN 'loss_pending' ELSE 'contacted' END,
                     'status_before_loss', CASE WHEN mod(n, 500) = 0 THEN 'contacted' END,
                     'loss_reason', CASE WHEN mod(n, 500) = 0 THEN 'price' END
@@ -329,9 +324,6 @@ struct LeadsTests {
             let (desk, manager) = try await LeadDesk.withCopiedLeads(
                 app,
                 changing: """
-                    'id', gen_random_uuid(),
-                    'phone', '+86137' || lpad(n::text, 8, '0'),
-                    'created_at', t.created_at - n * interval '1 hour',
                     'status', CASE WHEN mod(n, 5) = 0 THEN 'contacted' ELSE 'lost' END,
                     'lost_at', CASE WHEN mod(n, 5) = 0 THEN NULL ELSE t.created_at END
                     """)

@@ -81,9 +81,10 @@ struct TestApp: Sendable {
     }
 
     /// A dealer's worth of rows for a plan test: every row of `table` copied `times` times (every
-    /// stored column but the generated ones), each copy changed by `changes` (the arguments of a
-    /// `jsonb_build_object` over the original row `t` and the copy's number `n`), then `ANALYZE`.
-    func copyRows(of table: StaticString, times: Int, changing changes: StaticString) async throws {
+    /// stored column but the generated ones), each copy with a new `id`, created `n` hours before
+    /// its original, and changed by `changes` (more arguments of a `jsonb_build_object` over the
+    /// original row `t` and the copy's number `n`), then `ANALYZE`.
+    func copyRows(of table: StaticString, times: Int, changing changes: String) async throws {
         try await pool.execute(
             PostgresQuery(
                 unsafeSQL: """
@@ -94,7 +95,8 @@ struct TestApp: Sendable {
                         WHERE attrelid = '\(table)'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
                         EXECUTE format($sql$
                             INSERT INTO \(table) (%1$s) SELECT %1$s FROM (
-                                SELECT (jsonb_populate_record(t, jsonb_build_object(\(changes)))).*
+                                SELECT (jsonb_populate_record(t, jsonb_build_object(
+                                    'id', gen_random_uuid(), 'created_at', t.created_at - n * interval '1 hour', \(changes)))).*
                                 FROM \(table) t, generate_series(1, \(times)) AS n) AS copy
                             $sql$, columns);
                     END $$
