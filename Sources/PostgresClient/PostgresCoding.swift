@@ -196,7 +196,8 @@ public struct PostgresBytes: PostgresEncodable, PostgresDecodable, Hashable {
 public struct PostgresCell {
     /// The value's bytes (not NUL-terminated), valid while the result lives.
     public let bytes: UnsafeBufferPointer<UInt8>
-    public let type: PostgresType
+
+    public init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
@@ -349,15 +350,10 @@ public struct PostgresDate: Hashable, Sendable, Comparable, CustomStringConverti
 extension Array: PostgresDecodable where Element: PostgresDecodable {
     /// Parses a one-dimensional array literal (`{a,"b c",NULL}`).
     public static func decode(_ cell: PostgresCell) throws -> [Element] {
-        let elements = try PostgresArrayLiteral.parse(cell.bytes)
         var result: [Element] = []
-        result.reserveCapacity(elements.count)
-        for element in elements {
+        try PostgresArrayLiteral.forEachElement(in: cell.bytes) { element in
             if let element {
-                let value = try element.withUnsafeBufferPointer { buffer in
-                    try Element.decode(PostgresCell(bytes: buffer, type: .unspecified))
-                }
-                result.append(value)
+                result.append(try Element.decode(PostgresCell(bytes: element)))
             } else {
                 result.append(try Element.decodeNull())
             }
@@ -367,7 +363,13 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
 }
 
 enum PostgresArrayLiteral {
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [[UInt8]?] {
+    /// Calls `body` with the bytes of each element of a one-dimensional array literal, in order,
+    /// and nil for an unquoted `NULL`. An element is a slice of `bytes` unless it is quoted with
+    /// backslash escapes; only then is it unescaped, into a buffer reused for every element.
+    static func forEachElement(
+        in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>?) throws -> Void
+    ) throws {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), comma = UInt8(ascii: ",")
         var index = 0
         // Skip an optional dimension decoration such as "[0:2]=".
         if bytes.first == UInt8(ascii: "[") {
@@ -381,39 +383,46 @@ enum PostgresArrayLiteral {
         }
         index += 1
         let end = bytes.count - 1
-        var elements: [[UInt8]?] = []
-        if index == end { return elements }
+        if index == end { return }
+        var unescaped: [UInt8] = []
         while index <= end {
-            var element: [UInt8] = []
-            var quoted = false
             if bytes[index] == UInt8(ascii: "{") {
                 throw PostgresCell.Failure("multi-dimensional arrays are not supported")
             }
-            if bytes[index] == UInt8(ascii: "\"") {
-                quoted = true
+            if bytes[index] == quote {
                 index += 1
-                while index < end, bytes[index] != UInt8(ascii: "\"") {
-                    if bytes[index] == UInt8(ascii: "\\") { index += 1 }
+                let start = index
+                var escapes = false
+                while index < end, bytes[index] != quote {
+                    if bytes[index] == backslash {
+                        escapes = true
+                        index += 1
+                    }
                     guard index < end else { throw PostgresCell.Failure("malformed array literal") }
-                    element.append(bytes[index])
                     index += 1
+                }
+                if escapes {
+                    unescaped.removeAll(keepingCapacity: true)
+                    var position = start
+                    while position < index {
+                        if bytes[position] == backslash { position += 1 }
+                        unescaped.append(bytes[position])
+                        position += 1
+                    }
+                    try unescaped.withUnsafeBufferPointer { try body($0) }
+                } else {
+                    try body(UnsafeBufferPointer(rebasing: bytes[start..<index]))
                 }
                 index += 1  // closing quote
             } else {
-                while index < end, bytes[index] != UInt8(ascii: ",") {
-                    element.append(bytes[index])
-                    index += 1
-                }
-            }
-            if !quoted, element == Array("NULL".utf8) {
-                elements.append(nil)
-            } else {
-                elements.append(element)
+                let start = index
+                while index < end, bytes[index] != comma { index += 1 }
+                let element = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                try body(element.elementsEqual("NULL".utf8) ? nil : element)
             }
             // index is at ',' or at end
             index += 1
         }
-        return elements
     }
 }
 

@@ -93,10 +93,13 @@ public struct PostgresRow: Sendable {
         let handle = rows.handle
         let row = Int32(index)
         let col = Int32(column)
-        guard PQgetisnull(handle, row, col) == 0, let pointer = PQgetvalue(handle, row, col) else { return nil }
+        // Two libpq calls for most cells: only an empty value can be SQL NULL (libpq gives NULL a
+        // length of 0), so only then is `PQgetisnull` asked.
+        let length = PQgetlength(handle, row, col)
+        if length == 0, PQgetisnull(handle, row, col) != 0 { return nil }
+        guard let pointer = PQgetvalue(handle, row, col) else { return nil }
         return PostgresCell(
-            bytes: UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: Int(PQgetlength(handle, row, col))),
-            type: PostgresType(rawValue: PQftype(handle, col)))
+            bytes: UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: Int(length)))
     }
 
     /// A decoder's failure with the column's name, index and type.

@@ -129,6 +129,38 @@ struct TypeRoundTripTests {
         }
     }
 
+    @Test("an empty value is not NULL, and NULL is nil whatever the type")
+    func emptyIsNotNull() async throws {
+        try await withTestPool(migrated: false) { pool, _ in
+            let row = try #require(try await pool.queryFirst("SELECT ''::text, NULL::text, ''::bytea, NULL::int8, 'x'::text"))
+            #expect(try row.decode(0, as: String?.self) == "")
+            #expect(try row.decode(1, as: String?.self) == nil)
+            #expect(try row.decode(2, as: PostgresBytes?.self) == PostgresBytes([]))
+            #expect(try row.decode(3, as: Int?.self) == nil)
+            #expect(try row.decode(4, as: String?.self) == "x")
+            #expect(row.isNull(1) && !row.isNull(0))
+            #expect(throws: PostgresDecodingError.self) { try row.decode(1, as: String.self) }
+        }
+    }
+
+    @Test("text arrays of awkward elements come back as sent (quotes, backslashes, commas, braces, NULL and 'NULL')")
+    func awkwardTextArrays() async throws {
+        let pieces = ["", "a", "NULL", "null", "\"", "\\", ",", "{", "}", " ", "车主", "\\\"", "x y", "[1:1]="]
+        var generator = SystemRandomNumberGenerator()
+        try await withTestPool(migrated: false) { pool, _ in
+            for _ in 0..<300 {
+                let array: [String?] = (0..<Int.random(in: 0...5, using: &generator)).map { _ in
+                    Int.random(in: 0..<6, using: &generator) == 0
+                        ? nil
+                        : (0..<Int.random(in: 0...3, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+                }
+                let row = try #require(try await pool.queryFirst("SELECT \(array)::text[], array_length(\(array)::text[], 1)"))
+                #expect(try row.decode(0, as: [String?].self) == array, "\(array)")
+                #expect(try row.decode(1, as: Int?.self) == (array.isEmpty ? nil : array.count))
+            }
+        }
+    }
+
     @Test("a value that does not fit names the column")
     func decodingErrorNamesColumn() async throws {
         try await withTestPool(migrated: false) { pool, _ in
