@@ -1,4 +1,5 @@
 import Foundation
+public import HTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 
 extension Converter {
@@ -17,4 +18,10 @@ extension Converter {
     ) throws -> T {
         try getRequiredQueryItemAsURI(in: query, style: style, explode: explode, name: name, as: type)
     }
+}
+
+extension HTTPRequest {
+    /// The runtime's query substring of the request's path; CRMAPI shadows `soar_query` with
+    /// `QueryItems.query(of:)` and falls back to this.
+    public var runtimeQuery: Substring? { soar_query }
 }

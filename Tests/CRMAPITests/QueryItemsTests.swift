@@ -1,6 +1,7 @@
 @testable import CRMAPI
 @_spi(Generated) import CRMContract
 import Foundation
+import HTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 import Testing
 
@@ -67,5 +68,24 @@ struct QueryItemsTests {
         #expect(QueryItems.plain(String.self, named: "a", in: "a=x%20y", style: .form, explode: true) == nil)
         #expect(QueryItems.plain(String.self, named: "a", in: "a=1", style: .form, explode: false) == nil)
         #expect(QueryItems.plain(Int.self, named: "a", in: "a=x", style: .form, explode: true) == nil)
+    }
+
+    @Test("random paths: the query is the runtime's (ASCII read by bytes, any other path by the runtime)")
+    func queryOfPathAgreesWithRuntime() {
+        let pieces = ["/v1/leads", "/", "?", "?", "#", "#", "a=1", "&", "limit=50", "é", "\u{301}", "\r\n", "%20", "x", ""]
+        var generator = SystemRandomNumberGenerator()
+        var withQuery = 0
+        for _ in 0..<20_000 {
+            let path = (0..<Int.random(in: 0...7, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let request = HTTPRequest(method: .get, scheme: nil, authority: nil, path: path)
+            let ours = QueryItems.query(of: request)
+            #expect(ours == request.runtimeQuery, "\(path.debugDescription)")
+            if ours != nil { withQuery += 1 }
+        }
+        #expect(withQuery > 1_000)
+        #expect(QueryItems.query(of: HTTPRequest(method: .get, scheme: nil, authority: nil, path: nil)) == nil)
+        #expect(QueryItems.query(of: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/v1/leads?overdue=true&limit=50")) == "overdue=true&limit=50")
+        // A combining accent makes `#` another character: no fragment, for both.
+        #expect(QueryItems.query(of: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/a?x=1#\u{301}y")) == "x=1#\u{301}y")
     }
 }

@@ -1,5 +1,6 @@
 @_spi(Generated) import CRMContract
 import Foundation
+import HTTPTypes
 @_spi(Generated) import OpenAPIRuntime
 
 /// Query items read without the runtime's URI decoder where the answer is plain. The runtime
@@ -43,6 +44,29 @@ enum QueryItems {
         if T.self == Bool.self, let flag = Bool(text) { return .value(unsafeBitCast(flag, to: T.self)) }
         return nil
     }
+}
+
+extension QueryItems {
+    /// The query of a request's path: what follows the first `?` before any `#`. The runtime's
+    /// `soar_query` finds both by walking the path one `Character` at a time, and the generated
+    /// server asks for it once per parameter an operation declares (twelve times for the leads
+    /// list), which took 2.4% of the CPU of a page of overdue leads. An ASCII path (what HTTP
+    /// clients send) is read byte by byte, where `?` and `#` are the same characters; any other
+    /// path goes to the runtime. `QueryItemsTests` holds the two to the same answers.
+    static func query(of request: HTTPRequest) -> Substring? {
+        guard let path = request.path else { return nil }
+        let utf8 = path.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return request.runtimeQuery }
+        let end = utf8.firstIndex(of: UInt8(ascii: "#")) ?? utf8.endIndex
+        guard let question = utf8[..<end].firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return path[utf8.index(after: question)..<end]
+    }
+}
+
+extension HTTPRequest {
+    /// Shadows the runtime's `soar_query` for the generated server of this module (as the
+    /// converter methods below do).
+    var soar_query: Substring? { QueryItems.query(of: self) }
 }
 
 extension Converter {
