@@ -239,6 +239,7 @@ let package = Package(
             dependencies: [
                 "CRMApp", "CRMAPI", "CRMClient", "CRMContract", "CRMServices", "CRMStore", "CRMDomain", "JobQueue",
                 "PostgresClient", "CRMTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "PropertyBased", package: "swift-property-based"),

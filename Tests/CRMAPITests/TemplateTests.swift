@@ -3,6 +3,7 @@ import CRMApp
 import CRMDomain
 @testable import CRMServices
 import CRMTestSupport
+import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -134,6 +135,12 @@ struct TemplateTests {
             let text = try await codec.encode(cursor)
             #expect(text.utf8.count <= 2048)
             #expect(try await codec.decode(text) == cursor)
+            // The tag is HMAC-SHA256 of the payload under the key, the same every time.
+            let bytes = try #require(CursorCodec.fromBase64URL(text))
+            let payload = Array(bytes.dropLast(CursorCodec.tagLength))
+            let mac = HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(repeating: UInt8(7), count: 32)))
+            #expect(Array(bytes.suffix(CursorCodec.tagLength)) == Array(Array(mac).prefix(CursorCodec.tagLength)))
+            #expect(try await codec.encode(cursor) == text)
             // Another key's cursor, a truncated one, one character off: refused.
             let other = CursorCodec(pool: pool, key: Array(repeating: 8, count: 32))
             await #expect(throws: CursorError.self) { try await other.decode(text) }

@@ -21,10 +21,14 @@ public struct Page<Item: Sendable>: Sendable {
         self.nextCursor = nextCursor
     }
 
-    /// Builds a page from `limit + 1` fetched rows: the extra row only says there is more.
-    public static func from(_ rows: [Item], limit: Int, sort: String, key: (Item) -> [String]) -> Page<Item> {
-        guard rows.count > limit, let last = rows.prefix(limit).last else { return Page(items: rows, nextCursor: nil) }
-        return Page(items: Array(rows.prefix(limit)), nextCursor: Cursor(sort: sort, values: key(last)))
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says there is more. The rows
+    /// are taken, not copied (copying a page of 50 customers retained every field of each).
+    public static func from(_ rows: consuming [Item], limit: Int, sort: String, key: (Item) -> [String]) -> Page<Item> {
+        var items = rows
+        guard items.count > limit, limit > 0 else { return Page(items: items, nextCursor: nil) }
+        items.removeLast(items.count - limit)
+        let cursor = Cursor(sort: sort, values: key(items[limit - 1]))
+        return Page(items: items, nextCursor: cursor)
     }
 
     /// The same page with its items transformed.

@@ -10,7 +10,22 @@ import Synchronization
 /// not carry this service's signature is refused before any of it is read.
 public final class CursorCodec: Sendable {
     let pool: PostgresPool
-    private let key = Mutex<[UInt8]?>(nil)
+    /// The HMAC with the key already mixed in, copied for every cursor: setting up the key (two
+    /// SHA-256 blocks and a key object) was a third of the cost of signing a cursor.
+    private let signer = Mutex<Signer?>(nil)
+
+    /// An HMAC that has absorbed the key and nothing else. Never changed after it is made; each use
+    /// works on its own copy (a value type), so sharing it between threads is safe.
+    private final class Signer: @unchecked Sendable {
+        let keyed: HMAC<SHA256>
+        init(key: [UInt8]) { keyed = HMAC<SHA256>(key: SymmetricKey(data: key)) }
+
+        func code(for payload: [UInt8]) -> [UInt8] {
+            var hmac = keyed
+            hmac.update(data: payload)
+            return Array(hmac.finalize())
+        }
+    }
 
     /// Bytes of the signature kept in a cursor (128 bits).
     static let tagLength = 16
@@ -20,13 +35,13 @@ public final class CursorCodec: Sendable {
     /// A codec with a given key (tests, tools that do not talk to the database).
     public init(pool: PostgresPool, key: [UInt8]) {
         self.pool = pool
-        self.key.withLock { $0 = key }
+        self.signer.withLock { $0 = Signer(key: key) }
     }
 
     public func encode(_ cursor: Cursor) async throws -> String {
         let payload = Self.payload(cursor)
-        let tag = HMAC<SHA256>.authenticationCode(for: payload, using: try await signingKey())
-        return Self.base64URL(payload + Array(tag).prefix(Self.tagLength))
+        let tag = try await signingKey().code(for: payload)
+        return Self.base64URL(payload + tag.prefix(Self.tagLength))
     }
 
     /// The cursor `text` names; `CursorError` for anything this service did not sign.
@@ -36,7 +51,7 @@ public final class CursorCodec: Sendable {
         }
         let payload = Array(bytes.dropLast(Self.tagLength))
         let tag = Array(bytes.suffix(Self.tagLength))
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: payload, using: try await signingKey())).prefix(Self.tagLength)
+        let expected = try await signingKey().code(for: payload).prefix(Self.tagLength)
         // Constant-time comparison.
         var difference: UInt8 = 0
         for (a, b) in zip(tag, expected) { difference |= a ^ b }
@@ -44,14 +59,14 @@ public final class CursorCodec: Sendable {
         return cursor
     }
 
-    private func signingKey() async throws -> SymmetricKey {
-        if let key = key.withLock({ $0 }) { return SymmetricKey(data: key) }
+    private func signingKey() async throws -> Signer {
+        if let signer = signer.withLock({ $0 }) { return signer }
         guard let row = try await pool.queryFirst("SELECT value FROM service_secrets WHERE name = 'cursor_signing'") else {
             throw CursorCodecError.noSecret
         }
-        let loaded = try row.decode(0, as: PostgresBytes.self).bytes
-        key.withLock { $0 = loaded }
-        return SymmetricKey(data: loaded)
+        let loaded = Signer(key: try row.decode(0, as: PostgresBytes.self).bytes)
+        signer.withLock { $0 = loaded }
+        return loaded
     }
 
     enum CursorCodecError: Error, CustomStringConvertible {
@@ -87,21 +102,31 @@ public final class CursorCodec: Sendable {
         return Cursor(sort: sort, values: Array(parts.dropFirst()))
     }
 
-    /// Base64url without padding (RFC 4648 section 5), mapped byte by byte: three
-    /// `replacingOccurrences` calls through `NSString` took 3% of a page of customers.
+    private static let base64URLAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Base64url without padding (RFC 4648 section 5), written straight from the bytes: through
+    /// `Data.base64EncodedData` and a second pass it was a third of the cost of a cursor.
     static func base64URL(_ bytes: [UInt8]) -> String {
-        let standard = Data(bytes).base64EncodedData()
-        var url: [UInt8] = []
-        url.reserveCapacity(standard.count)
-        for byte in standard {
-            switch byte {
-            case UInt8(ascii: "+"): url.append(UInt8(ascii: "-"))
-            case UInt8(ascii: "/"): url.append(UInt8(ascii: "_"))
-            case UInt8(ascii: "="): continue
-            default: url.append(byte)
-            }
+        let alphabet = base64URLAlphabet
+        var text: [UInt8] = []
+        text.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let group = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            text.append(alphabet[Int(group >> 18 & 63)])
+            text.append(alphabet[Int(group >> 12 & 63)])
+            text.append(alphabet[Int(group >> 6 & 63)])
+            text.append(alphabet[Int(group & 63)])
+            index += 3
         }
-        return String(decoding: url, as: UTF8.self)
+        let rest = bytes.count - index
+        if rest > 0 {
+            let group = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+            text.append(alphabet[Int(group >> 18 & 63)])
+            text.append(alphabet[Int(group >> 12 & 63)])
+            if rest == 2 { text.append(alphabet[Int(group >> 6 & 63)]) }
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The bytes of unpadded base64url text; nil for any other character.
