@@ -48,17 +48,21 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `YYYY-MM-DD`, written without a formatter (dates are rendered on every response).
     public var description: String {
-        var bytes: [UInt8] = [48, 48, 48, 48, 45, 48, 48, 45, 48, 48]
-        var y = year
-        for index in stride(from: 3, through: 0, by: -1) {
-            bytes[index] = UInt8(48 + y % 10)
-            y /= 10
+        // Written into the string's own storage (a small string: no allocation at all).
+        String(unsafeUninitializedCapacity: 10) { out in
+            var y = year
+            for index in stride(from: 3, through: 0, by: -1) {
+                out[index] = UInt8(48 + y % 10)
+                y /= 10
+            }
+            out[4] = UInt8(ascii: "-")
+            out[5] = UInt8(48 + month / 10)
+            out[6] = UInt8(48 + month % 10)
+            out[7] = UInt8(ascii: "-")
+            out[8] = UInt8(48 + day / 10)
+            out[9] = UInt8(48 + day % 10)
+            return 10
         }
-        bytes[5] = UInt8(48 + month / 10)
-        bytes[6] = UInt8(48 + month % 10)
-        bytes[8] = UInt8(48 + day / 10)
-        bytes[9] = UInt8(48 + day % 10)
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool {
