@@ -316,6 +316,40 @@ struct LeadsTests {
         }
     }
 
+    @Test("a list filtered by a series or a channel few leads have (a new model, a rare source) reads that filter's index")
+    func rareSeriesAndChannelReadTheirIndexes() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            // A dealer's worth of leads, one in 500 interested in a newly launched series and one
+            // in 500 (others) from purchased data, with statistics.
+            let (desk, manager) = try await LeadDesk.withCopiedLeads(
+                app,
+                changing: """
+                    'interest_series', CASE WHEN mod(n, 500) = 0 THEN 'iX3' ELSE '3系' END,
+                    'channel', CASE WHEN mod(n, 500) = 250 THEN 'purchased_data' ELSE 'showroom' END
+                    """)
+            for _ in 1...10 {
+                #expect(try await manager.listLeads(query: .init(interestSeries: "iX3", limit: 5)).ok.body.json.data.count == 5)
+                #expect(try await manager.listLeads(query: .init(channel: .purchasedData, limit: 5)).ok.body.json.data.count == 5)
+            }
+            // Before, both walked the newest-first index and filtered: with the series bound, the
+            // kept generic plan was costed for an average series, so a series no lead has read
+            // every lead of the dealer (1.9 s over 1.24M leads, psql); a rare channel, a
+            // constant, read them all in a sequential scan (115 ms).
+            let dealer = "'\(desk.tenants.dealerA.lowercasedText)'"
+            let series = try await app.keptPlan(
+                ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.interest_series =%ORDER BY l.created_at DESC%",
+                arguments: [dealer, "'no such series'"])
+            #expect(series.contains("\"leads_series_created\""), "\(series)")
+            let channel = try await app.keptPlan(
+                ofStatementLike: "SELECT l.dealer_id, l.id,%FROM leads l%l.channel =%ORDER BY l.created_at DESC%", arguments: [dealer])
+            #expect(channel.contains("\"leads_channel_created\""), "\(channel)")
+            #expect(try await manager.listLeads(query: .init(interestSeries: "iX3", limit: 50)).ok.body.json.data.count == 10)
+            #expect(try await manager.listLeads(query: .init(interestSeries: "i5", limit: 50)).ok.body.json.data.isEmpty)
+            #expect(try await manager.listLeads(query: .init(channel: .purchasedData, limit: 50)).ok.body.json.data.count == 10)
+            #expect(try await manager.listLeads(query: .init(channel: .showroom, limit: 200)).ok.body.json.data.count == 200)
+        }
+    }
+
     @Test("a search by phone reads that phone's leads, closed ones included, not every lead of the dealer")
     func phoneSearchReadsItsIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
