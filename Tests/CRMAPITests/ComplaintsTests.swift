@@ -265,6 +265,47 @@ struct ComplaintsTests {
         }
     }
 
+    @Test("the open and overdue lists read the open complaints only, not every complaint the dealer ever had")
+    func openListsReadTheOpenIndex() async throws {
+        try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
+            let desk = try await ComplaintDesk.make(app)
+            let customer = try await desk.customer(app, 3)
+            _ = try await desk.complaint(app, customer: customer.id)
+            // Years of complaints, closed but one in 100 still being investigated (none overdue:
+            // their deadlines are the original's, still ahead), with statistics.
+            try await app.copyRows(
+                of: "complaints", times: 5000,
+                changing: """
+                    'number', 'TS-COPY-' || n,
+                    'status', CASE WHEN mod(n, 100) = 0 THEN 'investigating' ELSE 'closed' END,
+                    'resolved_at', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE t.created_at END,
+                    'root_cause', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE '保养操作不当' END,
+                    'remedy', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE 'repair' END,
+                    'closed_at', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE t.created_at END
+                    """)
+            try await app.pool.execute("ANALYZE complaints")
+            let manager = app.api(desk.managerKey)
+            for _ in 1...10 {
+                #expect(try await manager.listComplaints(query: .init(overdue: true, limit: 5)).ok.body.json.data.isEmpty)
+                #expect(try await manager.listComplaints(query: .init(open: true, severity: .critical, limit: 5)).ok.body.json.data.isEmpty)
+            }
+            // Before, both walked the newest-first index of every complaint and filtered: with
+            // nothing overdue (or nothing critical open) they read them all (180 and 189 ms over
+            // 300,000, psql, warm; 33 and 23 ms after).
+            let dealer = "'\(desk.tenants.dealerA.lowercasedText)'"
+            let now = "'\(PostgresTimestamp.format(Date()))'"
+            let overdue = try await app.keptPlan(
+                ofStatementLike: "SELECT %FROM complaints c%c.acknowledge_due_at <%ORDER BY c.created_at DESC%",
+                arguments: [dealer, now, now])
+            #expect(overdue.contains("\"complaints_open_created\""), "\(overdue)")
+            let critical = try await app.keptPlan(
+                ofStatementLike: "SELECT %FROM complaints c%c.severity = 'critical'%ORDER BY c.created_at DESC%", arguments: [dealer])
+            #expect(critical.contains("\"complaints_open_created\""), "\(critical)")
+            #expect(try await manager.listComplaints(query: .init(open: true, limit: 100)).ok.body.json.data.count == 51)
+            #expect(try await manager.listComplaints(query: .init(open: false, limit: 10)).ok.body.json.data.count == 10)
+        }
+    }
+
     @Test("a customer's complaints, closed ones included, are read from an index of their own")
     func customerListReadsItsIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
