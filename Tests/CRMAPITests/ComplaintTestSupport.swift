@@ -103,3 +103,16 @@ struct ComplaintDesk: Sendable {
         return try recorded.created.body.json
     }
 }
+
+extension ComplaintDesk {
+    /// A desk whose dealer has a dealer's worth of complaints for a plan test: one complaint of
+    /// customer 3, copied 5,000 times (each copy its own number, see `TestApp.copyRows`) and
+    /// changed by `changes`, with statistics.
+    static func withCopiedComplaints(_ app: TestApp, changing changes: String) async throws -> ComplaintDesk {
+        let desk = try await make(app)
+        let customer = try await desk.customer(app, 3)
+        _ = try await desk.complaint(app, customer: customer.id)
+        try await app.copyRows(of: "complaints", times: 5000, changing: "'number', 'TS-COPY-' || n, " + changes)
+        return desk
+    }
+}

@@ -234,18 +234,10 @@ struct ComplaintsTests {
     @Test("the escalated list keeps a plan that reads the escalated complaints' index, whatever level is asked")
     func escalatedListKeepsTheIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
-            let desk = try await ComplaintDesk.make(app)
-            let customer = try await desk.customer(app, 3)
-            _ = try await desk.complaint(app, customer: customer.id)
-            // A dealer's worth of complaints copied from that one (every stored column but the
-            // generated ones), a few escalated as in life (one in 50 to the manager, one in 500
-            // to the OEM group), with statistics.
-            try await app.copyRows(
-                of: "complaints", times: 5000,
-                changing: """
-                    'number', 'TS-COPY-' || n,
-                    'escalation_level', CASE WHEN mod(n, 500) = 0 THEN 3 WHEN mod(n, 50) = 0 THEN 1 ELSE 0 END
-                    """)
+            // A dealer's worth of complaints, a few escalated as in life (one in 50 to the manager,
+            // one in 500 to the OEM group), with statistics.
+            let desk = try await ComplaintDesk.withCopiedComplaints(
+                app, changing: "'escalation_level', CASE WHEN mod(n, 500) = 0 THEN 3 WHEN mod(n, 50) = 0 THEN 1 ELSE 0 END")
             let manager = app.api(desk.managerKey)
             for _ in 1...10 {
                 #expect(try await manager.listComplaints(query: .init(escalated: .oemGroup, limit: 5)).ok.body.json.data.count == 5)
@@ -268,22 +260,17 @@ struct ComplaintsTests {
     @Test("the open and overdue lists read the open complaints only, not every complaint the dealer ever had")
     func openListsReadTheOpenIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
-            let desk = try await ComplaintDesk.make(app)
-            let customer = try await desk.customer(app, 3)
-            _ = try await desk.complaint(app, customer: customer.id)
             // Years of complaints, closed but one in 100 still being investigated (none overdue:
             // their deadlines are the original's, still ahead), with statistics.
-            try await app.copyRows(
-                of: "complaints", times: 5000,
+            let desk = try await ComplaintDesk.withCopiedComplaints(
+                app,
                 changing: """
-                    'number', 'TS-COPY-' || n,
                     'status', CASE WHEN mod(n, 100) = 0 THEN 'investigating' ELSE 'closed' END,
                     'resolved_at', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE t.created_at END,
                     'root_cause', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE '保养操作不当' END,
                     'remedy', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE 'repair' END,
                     'closed_at', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE t.created_at END
                     """)
-            try await app.pool.execute("ANALYZE complaints")
             let manager = app.api(desk.managerKey)
             for _ in 1...10 {
                 #expect(try await manager.listComplaints(query: .init(overdue: true, limit: 5)).ok.body.json.data.isEmpty)
@@ -309,21 +296,17 @@ struct ComplaintsTests {
     @Test("a customer's complaints, closed ones included, are read from an index of their own")
     func customerListReadsItsIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
-            let desk = try await ComplaintDesk.make(app)
-            let others = try await desk.customer(app, 3)
-            let customer = try await desk.customer(app, 4)
-            _ = try await desk.complaint(app, customer: others.id)
             // The dealer's other complaints, closed, all of another customer; this customer has two.
-            try await app.copyRows(
-                of: "complaints", times: 5000,
+            let desk = try await ComplaintDesk.withCopiedComplaints(
+                app,
                 changing: """
-                    'number', 'TS-COPY-' || n,
                     'status', 'closed',
                     'resolved_at', t.created_at,
                     'root_cause', '保养操作不当',
                     'remedy', 'repair',
                     'closed_at', t.created_at
                     """)
+            let customer = try await desk.customer(app, 4)
             _ = try await desk.complaint(app, customer: customer.id)
             _ = try await desk.complaint(app, customer: customer.id)
             try await app.pool.execute("ANALYZE complaints")
