@@ -71,6 +71,7 @@ public final class JobWorker: Service, Sendable {
 
     private let stopping = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
+    private let upkeepRounds = Atomic<Int>(0)
     /// Signalled when shutdown begins: one for each loop that waits for it (a signal wakes the
     /// waiters of the moment, so each loop has its own).
     private let stopSignal = WakeSignal()
@@ -149,6 +150,8 @@ public final class JobWorker: Service, Sendable {
     /// Shutdown is complete: nothing runs, completions are written or released.
     var isFinished: Bool { finished.load(ordering: .relaxed) }
     var runningCount: Int { running.withLock { $0.count } }
+    /// Rounds of upkeep this worker has finished (tests wait for the one it runs at its start).
+    var finishedUpkeepRounds: Int { upkeepRounds.load(ordering: .relaxed) }
     /// No handler is running and no completion waits to be written.
     var isIdle: Bool { runningCount == 0 && completer.pending.isEmpty }
 
@@ -523,6 +526,7 @@ public final class JobWorker: Service, Sendable {
             } catch {
                 logger.warning("queue upkeep failed", metadata: ["error": "\(error)"])
             }
+            upkeepRounds.add(1, ordering: .relaxed)
             try? await Task.sleep(for: configuration.maintenanceInterval)
         }
     }

@@ -327,13 +327,15 @@ struct JobQueueTests {
                 $0.maintenanceInterval = .seconds(3600)
             }
             #expect(try await eventually { gate.arrived == 1 })
+            // The worker's own upkeep runs once at its start, and on a loaded machine that round can
+            // come after the job started: it would rescue the job below before this test does, or
+            // promote it once rescued and run it again. Wait for that round to end.
+            #expect(try await eventually { worker.worker.finishedUpkeepRounds >= 1 })
             // The worker lost contact long enough for its lease to run out; rescue takes the job.
             try await pool.execute("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(id)")
             #expect(try await Maintenance.rescueExpired(pool) == 1)
             #expect(try await jobState(id, pool) == .retryable)
-            // The worker's own upkeep runs once at its start, and on a loaded machine that round can
-            // come after the rescue above: it would promote the job and run it again under the
-            // check below. The job waits, so only this test promotes it.
+            // The rescued job waits, so only this test promotes it.
             try await pool.execute("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE id = \(id)")
             // The first attempt now finishes: its completion must not touch the rescued job...
             gate.open()
