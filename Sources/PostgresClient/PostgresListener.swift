@@ -45,6 +45,7 @@ public final class PostgresListener: Service, Sendable {
         var wake: Wake?
         var wakeRequested = false
         var isShutDown = false
+        var listening: Set<String> = []
     }
 
     /// Resumes the listening loop once, for whichever comes first: socket readable or a
@@ -66,6 +67,10 @@ public final class PostgresListener: Service, Sendable {
 
     /// How many times the connection was re-established after a drop.
     public var reconnects: Int { reconnectCount.load(ordering: .relaxed) }
+
+    /// The channels the connection LISTENs on now: a notification sent on one of them from now
+    /// on is delivered. Empty while (re)connecting.
+    public var listeningChannels: Set<String> { state.withLock { $0.listening } }
 
     /// Notifications on `channel` from now on. The sequence ends when the listener shuts down;
     /// dropping it unsubscribes.
@@ -158,6 +163,7 @@ public final class PostgresListener: Service, Sendable {
                     logger.warning("LISTEN connection failed; reconnecting", metadata: ["error": "\(error)"])
                 }
             }
+            state.withLock { $0.listening = [] }
             connection?.close()
             if isShutDown { break }
             try? await Task.sleep(for: backoff)
@@ -184,6 +190,7 @@ public final class PostgresListener: Service, Sendable {
                 try await connection.executeScript("UNLISTEN \"\(channel)\"")
             }
             listening = wanted
+            state.withLock { $0.listening = wanted }
             if resynchronisePending {
                 resynchronisePending = false
                 let subscribers = state.withLock { $0.subscribers }

@@ -236,9 +236,10 @@ struct JobQueueTests {
                 $0.pollInterval = .seconds(30)
                 $0.maintenanceInterval = .seconds(30)
             }
-            // Let the worker go idle and its LISTEN take effect (the first job may wait for it).
+            // Let the worker go idle and its LISTEN take effect (the first claim does not wait for it).
             let warmUp = try #require(try await queue.enqueue(JobRequest(kind: "ping")).id)
             _ = try await eventually(within: .seconds(40)) { started.withLock { $0[warmUp] != nil } }
+            #expect(try await worker.listener?.waitUntilListening(on: JobQueue.channel) == true)
             try await Task.sleep(for: .milliseconds(300))
             var latencies: [Duration] = []
             for _ in 0..<5 {
@@ -325,6 +326,7 @@ struct JobQueueTests {
             let worker = RunningWorker(database: database, registry: registry, id: "partitioned") {
                 $0.rescueInterval = .seconds(3600)
                 $0.maintenanceInterval = .seconds(3600)
+                $0.lease = .seconds(3600)  // no renewal between the test's expiry and its rescue
             }
             #expect(try await eventually { gate.arrived == 1 })
             // The worker's own upkeep runs once at its start, and on a loaded machine that round can
@@ -374,7 +376,7 @@ struct JobQueueTests {
             }
             let id = try #require(try await queue.enqueue(JobRequest(kind: "long")).id)
             let worker = RunningWorker(database: database, registry: registry, id: "one", queues: ["default": 2]) {
-                $0.lease = .seconds(3)
+                $0.lease = .seconds(6)
             }
             #expect(try await eventually { first.arrived == 1 })
             // An admin cancels the stuck job (its handler runs on) and retries it: attempt 2 starts
@@ -382,9 +384,10 @@ struct JobQueueTests {
             _ = try await queue.cancel(id: id, scope: "true")
             _ = try await queue.retry(id: id, scope: "true")
             #expect(try await eventually { second.arrived == 1 })
-            // Attempt 1 ends; attempt 2 must stay tracked, so its lease is renewed past the 3 s lease.
+            // Attempt 1 ends; attempt 2 must stay tracked, so its lease is renewed past the 6 s lease
+            // (renewed every 2 s: a stalled renewal on a loaded machine still has 4 s of slack).
             first.open()
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(7))
             #expect(worker.worker.runningCount == 1)
             let row = try await pool.queryFirst("SELECT state, attempt FROM jobs WHERE id = \(id)")
             #expect(try row?.decode(0, as: String.self) == "running")

@@ -16,11 +16,16 @@ struct ResilienceTests {
                 listener.shutdown()
                 runner.cancel()
             }
+            #expect(listener.listeningChannels.isEmpty)
             let stream = try listener.notifications(on: "crm_test")
             var iterator = stream.makeAsyncIterator()
-            // Subscribing is asynchronous: send until the first one arrives.
+            // Subscribing is asynchronous: once the listener says it listens, one notification is
+            // enough.
+            #expect(try await listener.waitUntilListening(on: "crm_test"))
+            #expect(listener.listeningChannels == ["crm_test"])
             let first = try await firstNotification(
-                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_test", payload: "hello 你好") })
+                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_test", payload: "hello 你好") },
+                repeating: false)
             #expect(first?.payload == "hello 你好")
             #expect(first?.channel == "crm_test")
 
@@ -32,10 +37,20 @@ struct ResilienceTests {
             }
             try await pool.withTransaction { tx in try await tx.notify(channel: "crm_test", payload: "committed") }
             // Skip repeats of the first message still in flight; "rolled back" must never show.
-            var next = await iterator.next()
-            while next?.payload == "hello 你好" { next = await iterator.next() }
-            #expect(next?.payload == "committed")
+            #expect(await iterator.next()?.payload == "committed")
             #expect(throws: PostgresListenerError.self) { _ = try listener.notifications(on: "Bad Name; DROP") }
+
+            // A channel nobody subscribes to any more is no longer listened to.
+            do {
+                let other = try listener.notifications(on: "crm_test_other")
+                #expect(try await listener.waitUntilListening(on: "crm_test_other"))
+                withExtendedLifetime(other) {}
+            }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while listener.listeningChannels.contains("crm_test_other"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(listener.listeningChannels == ["crm_test"])
         }
     }
 
@@ -150,12 +165,13 @@ struct ResilienceTests {
 /// `limit` shuts the listener down, which ends the sequence (nil).
 func firstNotification(
     _ iterator: inout AsyncStream<PostgresNotification>.AsyncIterator, listener: PostgresListener,
-    sending send: @escaping @Sendable () async throws -> Void, within limit: Duration = .seconds(5)
+    sending send: @escaping @Sendable () async throws -> Void, repeating: Bool = true, within limit: Duration = .seconds(5)
 ) async throws -> PostgresNotification? {
     let sender = Task {
         let deadline = ContinuousClock.now + limit
         while !Task.isCancelled, ContinuousClock.now < deadline {
             try? await send()
+            if !repeating { return }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
