@@ -293,10 +293,12 @@ struct AccessTests {
             #expect(status(of: after) == .unauthorized)
             #expect(try after.unauthorized.headers.wwwAuthenticate != nil)
 
-            let expiring = try await admin.createApiKey(body: .json(.init(name: "temp", role: .readonly, expiresAt: Date().addingTimeInterval(2))))
+            // Expiry is read on the business clock: a minute later (not a wait that a loaded machine can outlast).
+            let expiring = try await admin.createApiKey(
+                body: .json(.init(name: "temp", role: .readonly, expiresAt: app.clock.now.addingTimeInterval(60))))
             let expiringSecret = try #require(try? expiring.created.body.json.secret)
             #expect(try await status(of: app.api(expiringSecret).listCustomers()) == .ok)
-            try await Task.sleep(for: .seconds(2.5))
+            app.clock.advance(by: 61)
             #expect(try await status(of: app.api(expiringSecret).listCustomers()) == .unauthorized)
 
             // Raw: malformed Authorization headers.

@@ -73,11 +73,16 @@ struct SharedTransactionTests {
                     return outcomes
                 }
             }
-            // Let the two queue up, then a third arrives.
-            try await Task.sleep(for: .milliseconds(300))
+            // Let the two queue up (each when its task first runs), then a third arrives.
+            let queueDeadline = ContinuousClock.now + .seconds(5)
+            while pool.statistics.waiting < 2, ContinuousClock.now < queueDeadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(pool.statistics.waiting == 2)
             let started = ContinuousClock.now
             await #expect(throws: PoolError.overloaded(waiting: 2)) { try await pool.withConnection { _ in } }
-            #expect(ContinuousClock.now - started < .milliseconds(100))
+            // Turned away, not queued until the 10 s acquire timeout (slack for a loaded machine).
+            #expect(ContinuousClock.now - started < .seconds(2))
             #expect(PoolError.overloaded(waiting: 2).isDatabaseUnavailable)
             pool.release(held)
             #expect(await waiting.value == ["served", "served"])
@@ -96,19 +101,23 @@ struct SharedTransactionTests {
                 runner.cancel()
             }
             var iterator = try listener.notifications(on: "crm_resync").makeAsyncIterator()
+            #expect(try await listener.waitUntilListening(on: "crm_resync"))
             let first = try await firstNotification(
-                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_resync", payload: "before") })
+                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_resync", payload: "before") },
+                repeating: false)
+            #expect(first?.payload == "before")
             #expect(first?.resynchronise == false)
             // The listening backend is terminated; what is sent before it is back is lost to it.
             _ = try await pool.query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND datname = current_database()")
-            var notice = await iterator.next()
-            while notice?.payload == "before" { notice = await iterator.next() }
+            let notice = await iterator.next()
             #expect(notice?.resynchronise == true)
             #expect(notice?.channel == "crm_resync")
-            // And it listens again.
+            // And it listens again: the notice comes once it does, so one notification is enough.
+            #expect(listener.listeningChannels == ["crm_resync"])
             let after = try await firstNotification(
-                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_resync", payload: "after") })
+                &iterator, listener: listener, sending: { try await pool.notify(channel: "crm_resync", payload: "after") },
+                repeating: false)
             #expect(after?.payload == "after")
             #expect(listener.reconnects == 1)
         }
