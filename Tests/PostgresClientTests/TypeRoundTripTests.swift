@@ -232,6 +232,11 @@ struct TypeRoundTripTests {
 
 @Suite("UUID text")
 struct UUIDTextTests {
+    static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+    }
+
     @Test("hand-written formatting and parsing agree with Foundation's")
     func agreesWithFoundation() {
         for _ in 0..<2_000 {
@@ -247,6 +252,20 @@ struct UUIDTextTests {
                     "01234567-89ab-cdef-0123_456789abcdef", "01234567-89ab-cdef-0123-456789abcde"] {
             #expect(Array(bad.utf8).withUnsafeBufferPointer { UUID(canonicalText: $0) } == nil, "\(bad)")
             #expect(UUID(canonicalText: bad) == nil, "\(bad)")
+        }
+        // Every place of the text, with the bytes either side of each digit range and others: a
+        // digit where a hyphen belongs, or anything but a hex digit where a digit belongs, is refused.
+        let valid = Array(UUID().lowercasedText.utf8)
+        let probes: [UInt8] = Array("/:@G`g-0aF ".utf8) + [0x00, 0x7F, 0x80, 0xFF]
+        for place in valid.indices {
+            let isHyphen = [8, 13, 18, 23].contains(place)
+            for probe in probes {
+                var text = valid
+                text[place] = probe
+                let expected = isHyphen ? probe == UInt8(ascii: "-") : Self.isHexDigit(probe)
+                let parsed = text.withUnsafeBufferPointer { UUID(canonicalText: $0) }
+                #expect((parsed != nil) == expected, "byte \(probe) at \(place)")
+            }
         }
         // Foundation's parser on Linux takes these; the contract's `format: uuid` does not.
         for lax in ["01234567-89ab-cdef-0123-456789abcdef ", " 1234567-89ab-cdef-0123-456789abcdef",
