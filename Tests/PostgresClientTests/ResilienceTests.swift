@@ -36,7 +36,7 @@ struct ResilienceTests {
                 throw Rollback()
             }
             try await pool.withTransaction { tx in try await tx.notify(channel: "crm_test", payload: "committed") }
-            // Skip repeats of the first message still in flight; "rolled back" must never show.
+            // "rolled back" must never show: the next one is the committed one.
             #expect(await iterator.next()?.payload == "committed")
             #expect(throws: PostgresListenerError.self) { _ = try listener.notifications(on: "Bad Name; DROP") }
 
