@@ -175,12 +175,12 @@ public final class PostgresListener: Service, Sendable {
     /// (`resynchronise`) every subscriber is told, once the channels are listened to again.
     private func listen(on connection: PostgresConnection, resynchronise: Bool) async throws {
         let reactor = try connection.reactorForListening()
-        var listening = Set<String>()
         var resynchronisePending = resynchronise
         while !isShutDown {
-            let wanted = state.withLock { state -> Set<String> in
+            // `listening` is this connection's: `loop` empties it when a connection ends.
+            let (wanted, listening) = state.withLock { state -> (Set<String>, Set<String>) in
                 state.wakeRequested = false
-                return Set(state.subscribers.keys)
+                return (Set(state.subscribers.keys), state.listening)
             }
             for channel in wanted.subtracting(listening) {
                 logger.trace("LISTEN", metadata: ["channel": "\(channel)", "db.connection": "\(connection.id)"])
@@ -189,7 +189,6 @@ public final class PostgresListener: Service, Sendable {
             for channel in listening.subtracting(wanted) {
                 try await connection.executeScript("UNLISTEN \"\(channel)\"")
             }
-            listening = wanted
             state.withLock { $0.listening = wanted }
             if resynchronisePending {
                 resynchronisePending = false

@@ -115,4 +115,17 @@ extension ComplaintDesk {
         try await app.copyRows(of: "complaints", times: 5000, changing: "'number', 'TS-COPY-' || n, " + changes)
         return desk
     }
+
+    /// `withCopiedComplaints` changes that close the copies where `condition` (SQL over the copy's
+    /// number `n`) holds: resolved and closed when created, with a root cause and a remedy, as a
+    /// closed complaint must be. The others are left being investigated.
+    static func closing(where condition: String) -> String {
+        """
+        'status', CASE WHEN \(condition) THEN 'closed' ELSE 'investigating' END,
+        'resolved_at', CASE WHEN \(condition) THEN t.created_at END,
+        'root_cause', CASE WHEN \(condition) THEN '保养操作不当' END,
+        'remedy', CASE WHEN \(condition) THEN 'repair' END,
+        'closed_at', CASE WHEN \(condition) THEN t.created_at END
+        """
+    }
 }

@@ -263,14 +263,7 @@ struct ComplaintsTests {
             // Years of complaints, closed but one in 100 still being investigated (none overdue:
             // their deadlines are the original's, still ahead), with statistics.
             let desk = try await ComplaintDesk.withCopiedComplaints(
-                app,
-                changing: """
-                    'status', CASE WHEN mod(n, 100) = 0 THEN 'investigating' ELSE 'closed' END,
-                    'resolved_at', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE t.created_at END,
-                    'root_cause', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE '保养操作不当' END,
-                    'remedy', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE 'repair' END,
-                    'closed_at', CASE WHEN mod(n, 100) = 0 THEN NULL ELSE t.created_at END
-                    """)
+                app, changing: ComplaintDesk.closing(where: "mod(n, 100) <> 0"))
             let manager = app.api(desk.managerKey)
             for _ in 1...10 {
                 #expect(try await manager.listComplaints(query: .init(overdue: true, limit: 5)).ok.body.json.data.isEmpty)
@@ -297,15 +290,7 @@ struct ComplaintsTests {
     func customerListReadsItsIndex() async throws {
         try await withApp(environment: ["DB_POOL_SIZE": "1", "DB_POOL_MIN": "0"]) { (app: TestApp) in
             // The dealer's other complaints, closed, all of another customer; this customer has two.
-            let desk = try await ComplaintDesk.withCopiedComplaints(
-                app,
-                changing: """
-                    'status', 'closed',
-                    'resolved_at', t.created_at,
-                    'root_cause', '保养操作不当',
-                    'remedy', 'repair',
-                    'closed_at', t.created_at
-                    """)
+            let desk = try await ComplaintDesk.withCopiedComplaints(app, changing: ComplaintDesk.closing(where: "true"))
             let customer = try await desk.customer(app, 4)
             _ = try await desk.complaint(app, customer: customer.id)
             _ = try await desk.complaint(app, customer: customer.id)

@@ -60,18 +60,6 @@ final class RunLog: Sendable {
     var total: Int { runs.withLock { $0.values.reduce(0, +) } }
 }
 
-/// Polls `condition` until it holds or `limit` passes.
-func eventually(
-    within limit: Duration = .seconds(20), every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: interval)
-    }
-    return try await condition()
-}
-
 func jobState(_ id: Int64, _ pool: PostgresPool) async throws -> JobState? {
     try await pool.queryFirst("SELECT state FROM jobs WHERE id = \(id)")
         .map { JobState(rawValue: try $0.decode(0, as: String.self)) } ?? nil

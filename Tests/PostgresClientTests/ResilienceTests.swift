@@ -46,10 +46,7 @@ struct ResilienceTests {
                 #expect(try await listener.waitUntilListening(on: "crm_test_other"))
                 withExtendedLifetime(other) {}
             }
-            let deadline = ContinuousClock.now + .seconds(20)
-            while listener.listeningChannels.contains("crm_test_other"), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            #expect(try await eventually(every: .milliseconds(10)) { !listener.listeningChannels.contains("crm_test_other") })
             #expect(listener.listeningChannels == ["crm_test"])
         }
     }

@@ -74,10 +74,7 @@ struct SharedTransactionTests {
                 }
             }
             // Let the two queue up (each when its task first runs), then a third arrives.
-            let queueDeadline = ContinuousClock.now + .seconds(5)
-            while pool.statistics.waiting < 2, ContinuousClock.now < queueDeadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            _ = try await eventually(within: .seconds(5), every: .milliseconds(10)) { pool.statistics.waiting >= 2 }
             #expect(pool.statistics.waiting == 2)
             let started = ContinuousClock.now
             await #expect(throws: PoolError.overloaded(waiting: 2)) { try await pool.withConnection { _ in } }
