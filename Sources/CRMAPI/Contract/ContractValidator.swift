@@ -14,7 +14,11 @@ struct ContractValidator: Sendable {
     /// constraint in the contract is never silently left unchecked.
     final class Schema: @unchecked Sendable {
         // Immutable after the contract is compiled (cycles through $ref are closed at the end).
-        var types: Set<String> = []
+        var types: Set<String> = [] {
+            didSet { kinds = Kinds(types) }
+        }
+        /// `types` as bits, which is what checking a value reads.
+        private(set) var kinds: Kinds = []
         var enumValues: [AnyHashable?]?
         var minLength: Int?
         var maxLength: Int?
@@ -30,6 +34,28 @@ struct ContractValidator: Sendable {
         var closed = false
         var anyOf: [Schema] = []
         var oneOf: [Schema] = []
+    }
+
+    /// JSON types a schema allows (none: any).
+    struct Kinds: OptionSet, Sendable {
+        let rawValue: UInt8
+        static let string = Kinds(rawValue: 1 << 0)
+        static let integer = Kinds(rawValue: 1 << 1)
+        static let number = Kinds(rawValue: 1 << 2)
+        static let boolean = Kinds(rawValue: 1 << 3)
+        static let array = Kinds(rawValue: 1 << 4)
+        static let object = Kinds(rawValue: 1 << 5)
+        static let null = Kinds(rawValue: 1 << 6)
+
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        init(_ names: Set<String>) {
+            let bits: [String: Kinds] = [
+                "string": .string, "integer": .integer, "number": .number, "boolean": .boolean, "array": .array,
+                "object": .object, "null": .null,
+            ]
+            self = names.reduce(into: []) { $0.formUnion(bits[$1] ?? []) }
+        }
     }
 
     struct Parameter: Sendable {
@@ -221,9 +247,7 @@ struct ContractValidator: Sendable {
                 violations.append(Violation(field: parameter.name, message: "is required"))
             }
         }
-        if let schema = operation.body, let body, !body.isEmpty,
-            let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
-        {
+        if let schema = operation.body, let body, !body.isEmpty, let value = JSONValue.parse(body) {
             Self.check(value, against: schema, field: "", into: &violations)
         }
         if !headerViolations.isEmpty { return .badHeaders(headerViolations) }
@@ -234,33 +258,33 @@ struct ContractValidator: Sendable {
 
     /// A parameter's text, read as the type its schema declares.
     static func check(string: String, against schema: Schema, field: String, into violations: inout [Violation]) {
-        if schema.types.contains("integer") {
+        if schema.kinds.contains(.integer) {
             guard let number = Int(string) else {
                 violations.append(Violation(field: field, message: "must be a whole number"))
                 return
             }
-            check(number, against: schema, field: field, into: &violations)
-        } else if schema.types.contains("number") {
+            check(.number(Double(number)), against: schema, field: field, into: &violations)
+        } else if schema.kinds.contains(.number) {
             guard let number = Double(string), number.isFinite else {
                 violations.append(Violation(field: field, message: "must be a number"))
                 return
             }
-            check(NSNumber(value: number), against: schema, field: field, into: &violations)
-        } else if schema.types.contains("boolean") {
+            check(.number(number), against: schema, field: field, into: &violations)
+        } else if schema.kinds.contains(.boolean) {
             guard string == "true" || string == "false" else {
                 violations.append(Violation(field: field, message: "must be true or false"))
                 return
             }
         } else if schema.anyOf.isEmpty, schema.oneOf.isEmpty {
             // A plain string schema (every path id, most query parameters): checked as text,
-            // without the dynamic casts of the general `Any` path.
+            // without building a `JSONValue` first.
             checkText(string, against: schema, path: FieldPath(root: field), into: &violations)
         } else {
-            check(string, against: schema, field: field, into: &violations)
+            check(.string(string), against: schema, field: field, into: &violations)
         }
     }
 
-    static func check(_ value: Any, against schema: Schema, field: String, into violations: inout [Violation]) {
+    static func check(_ value: JSONValue, against schema: Schema, field: String, into violations: inout [Violation]) {
         check(value, against: schema, path: FieldPath(root: field), into: &violations)
     }
 
@@ -293,7 +317,7 @@ struct ContractValidator: Sendable {
         }
     }
 
-    static func check(_ value: Any, against schema: Schema, path: FieldPath, into violations: inout [Violation]) {
+    static func check(_ value: JSONValue, against schema: Schema, path: FieldPath, into violations: inout [Violation]) {
         func fail(_ message: String) { violations.append(Violation(field: path.text, message: message)) }
         // anyOf: one alternative must accept the value; oneOf: exactly one. Otherwise the first
         // alternative's view is reported. The schema's own keywords apply as well.
@@ -305,8 +329,9 @@ struct ContractValidator: Sendable {
             violations += errors
             return
         }
-        if value is NSNull {
-            if !schema.types.isEmpty, !schema.types.contains("null") {
+        let kinds = schema.kinds
+        if case .null = value {
+            if !kinds.isEmpty, !kinds.contains(.null) {
                 fail("must not be null")
             } else if let values = schema.enumValues, !values.contains(where: { $0 == nil }) {
                 fail(oneOfTheValues(values))
@@ -314,27 +339,27 @@ struct ContractValidator: Sendable {
             return
         }
         // `enum` lists strings (and null) only: any other value is not one of them.
-        if let values = schema.enumValues, !(value is String) {
-            fail(oneOfTheValues(values))
-            return
+        if let values = schema.enumValues {
+            guard case .string = value else { return fail(oneOfTheValues(values)) }
         }
         switch value {
-        case _ where isJSONBoolean(value):
-            if !(schema.types.isEmpty || schema.types.contains("boolean")) { fail("must be \(describe(schema.types))") }
-        case let text as String:
+        case .null:
+            return
+        case .bool:
+            if !(kinds.isEmpty || kinds.contains(.boolean)) { fail("must be \(describe(schema.types))") }
+        case .string(let text):
             checkText(text, against: schema, path: path, into: &violations)
-        case let number as NSNumber:
-            let double = number.doubleValue
-            if schema.types.contains("integer"), !schema.types.contains("number"), double.rounded() != double {
+        case .number(let double):
+            if kinds.contains(.integer), !kinds.contains(.number), double.rounded() != double {
                 return fail("must be a whole number")
             }
-            if !schema.types.isEmpty, !schema.types.contains("integer"), !schema.types.contains("number") {
+            if !kinds.isEmpty, !kinds.contains(.integer), !kinds.contains(.number) {
                 return fail("must be \(describe(schema.types))")
             }
             if let minimum = schema.minimum, double < minimum { fail("must be at least \(format(minimum))") }
             if let maximum = schema.maximum, double > maximum { fail("must be at most \(format(maximum))") }
-        case let array as [Any]:
-            guard schema.types.isEmpty || schema.types.contains("array") else { return fail("must be \(describe(schema.types))") }
+        case .array(let array):
+            guard kinds.isEmpty || kinds.contains(.array) else { return fail("must be \(describe(schema.types))") }
             if let minimum = schema.minItems, array.count < minimum { fail("must have at least \(minimum) entries") }
             if let maximum = schema.maxItems, array.count > maximum { fail("must have at most \(maximum) entries") }
             if let items = schema.items {
@@ -342,8 +367,8 @@ struct ContractValidator: Sendable {
                     check(element, against: items, path: path.appending(.index(index)), into: &violations)
                 }
             }
-        case let object as [String: Any]:
-            guard schema.types.isEmpty || schema.types.contains("object") else { return fail("must be \(describe(schema.types))") }
+        case .object(let object):
+            guard kinds.isEmpty || kinds.contains(.object) else { return fail("must be \(describe(schema.types))") }
             for name in schema.required where object[name] == nil {
                 violations.append(Violation(field: path.appending(.key(name)).text, message: "is required"))
             }
@@ -354,8 +379,6 @@ struct ContractValidator: Sendable {
                     violations.append(Violation(field: path.appending(.key(key)).text, message: "is not a known field"))
                 }
             }
-        default:
-            return
         }
     }
 
@@ -366,7 +389,7 @@ struct ContractValidator: Sendable {
             let candidate = AnyHashable(text)
             if !values.contains(where: { $0 == candidate }) { return fail(oneOfTheValues(values)) }
         }
-        guard schema.types.isEmpty || schema.types.contains("string") else { return fail("must be \(describe(schema.types))") }
+        guard schema.kinds.isEmpty || schema.kinds.contains(.string) else { return fail("must be \(describe(schema.types))") }
         if text.utf8.contains(0) { fail("must not contain the NUL character") }
         let length = text.unicodeScalars.count
         if let minimum = schema.minLength, length < minimum {
@@ -386,7 +409,7 @@ struct ContractValidator: Sendable {
     }
 
     /// Nil when the alternatives accept `value` (one of them, or exactly one); else what to report.
-    private static func alternatives(_ schemas: [Schema], _ value: Any, path: FieldPath, exactlyOne: Bool) -> [Violation]? {
+    private static func alternatives(_ schemas: [Schema], _ value: JSONValue, path: FieldPath, exactlyOne: Bool) -> [Violation]? {
         var firstErrors: [Violation]?
         var accepted = 0
         for alternative in schemas {
@@ -403,19 +426,6 @@ struct ContractValidator: Sendable {
         if accepted > 1 { return [Violation(field: path.text, message: "matches more than one of its allowed forms")] }
         return firstErrors ?? []
     }
-
-    /// JSON `true`/`false` as JSONSerialization returns them (a boxed boolean, which also
-    /// bridges to numbers, so the type is what tells).
-    private static func isJSONBoolean(_ value: Any) -> Bool {
-        let type = type(of: value)
-        return type == Bool.self || type == jsonBooleanType
-    }
-
-    /// The class JSONSerialization gives `true` and `false` (read once, not named per value).
-    private static let jsonBooleanType: Any.Type = {
-        let parsed = try? JSONSerialization.jsonObject(with: Data("[true]".utf8)) as? [Any]
-        return parsed.flatMap { $0.first }.map { type(of: $0) } ?? Bool.self
-    }()
 
     private static func format(_ number: Double) -> String {
         number.rounded() == number ? String(Int(number)) : String(number)

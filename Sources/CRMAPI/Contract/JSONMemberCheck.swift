@@ -1,8 +1,8 @@
 /// Finds a member name given twice in one JSON object, anywhere in a body.
 ///
-/// RFC 8259 leaves repeated names to the reader, and Foundation's two readers disagree:
-/// `JSONSerialization` (which `ContractValidator` checks) keeps the last value, the generated
-/// decoders (`JSONDecoder`) keep the first. `{"children": 999, "children": 1}` would be checked
+/// RFC 8259 leaves repeated names to the reader, and the two readers of a body disagree:
+/// `ContractValidator`'s (`JSONValue.parse`) keeps the last value, the generated decoders
+/// (`JSONDecoder`) keep the first. `{"children": 999, "children": 1}` would be checked
 /// as 1 and stored as 999, so such a body is refused (400) before anything else reads it.
 ///
 /// One pass over the bytes, without recursion (any depth) and without building values: names
