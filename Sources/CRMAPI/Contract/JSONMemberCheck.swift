@@ -23,7 +23,7 @@ enum JSONMemberCheck {
     }
 }
 
-private struct Scanner {
+private struct Scanner: JSONTokens {
     /// A member name: `count` bytes at `start`, in the body or (when it had escapes) in `decoded`.
     struct Name {
         var start: Int
@@ -61,7 +61,7 @@ private struct Scanner {
     }
 
     mutating func run() -> String? {
-        if input.count >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF { position = 3 }
+        skipByteOrderMark()
         var expectingValue = true
         while true {
             skipWhitespace()
@@ -205,15 +205,6 @@ private struct Scanner {
 
     // MARK: Tokens
 
-    mutating func skipWhitespace() {
-        while position < input.count {
-            switch input[position] {
-            case 0x20, 0x0A, 0x0D, 0x09: position += 1
-            default: return
-            }
-        }
-    }
-
     /// Reads a string at `position` (its opening quote) as a name: where it lies in the body, or
     /// its decoded bytes in `decoded` when it has escapes. Nil when malformed.
     mutating func readName() -> Name? {
@@ -244,61 +235,15 @@ private struct Scanner {
                 for index in decodedStart..<decoded.count where decoded[index] >= 0x80 { ascii = false }
                 return Name(start: decodedStart, count: count, inBody: false, ascii: ascii)
             case UInt8(ascii: "\\"):
-                guard position < input.count else { return nil }
-                let escaped = input[position]
-                position += 1
-                switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escaped)
-                case UInt8(ascii: "b"): decoded.append(0x08)
-                case UInt8(ascii: "f"): decoded.append(0x0C)
-                case UInt8(ascii: "n"): decoded.append(0x0A)
-                case UInt8(ascii: "r"): decoded.append(0x0D)
-                case UInt8(ascii: "t"): decoded.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard var scalar = hex4() else { return nil }
-                    if (0xD800...0xDBFF).contains(scalar), position + 1 < input.count, input[position] == UInt8(ascii: "\\"),
-                        input[position + 1] == UInt8(ascii: "u")
-                    {
-                        let save = position
-                        position += 2
-                        guard let low = hex4() else { return nil }
-                        if (0xDC00...0xDFFF).contains(low) {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            position = save  // a lone high surrogate; the next escape stands alone
-                        }
-                    }
-                    // A lone surrogate reads as U+FFFD, as String does.
-                    let value = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                    decoded.append(contentsOf: UTF8.encode(value)!)
-                default:
-                    return nil
-                }
+                // A lone surrogate reads as U+FFFD, as String does.
+                guard let scalar = readEscape(loneSurrogates: .replaced) else { return nil }
+                decoded.append(contentsOf: UTF8.encode(scalar)!)
             default:
                 if byte < 0x20 { return nil }
                 decoded.append(byte)
             }
         }
         return nil
-    }
-
-    /// Four hex digits at `position`.
-    mutating func hex4() -> UInt32? {
-        guard position + 4 <= input.count else { return nil }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = input[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
-        return value
     }
 
     /// Skips a string value (its opening quote at `position`); false when malformed.
@@ -325,45 +270,5 @@ private struct Scanner {
             }
         }
         return false
-    }
-
-    /// Skips `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; false when malformed.
-    mutating func skipNumber() -> Bool {
-        if input[position] == UInt8(ascii: "-") { position += 1 }
-        guard position < input.count else { return false }
-        if input[position] == UInt8(ascii: "0") {
-            position += 1
-        } else {
-            guard skipDigits() else { return false }
-        }
-        if position < input.count, input[position] == UInt8(ascii: ".") {
-            position += 1
-            guard skipDigits() else { return false }
-        }
-        if position < input.count, input[position] == UInt8(ascii: "e") || input[position] == UInt8(ascii: "E") {
-            position += 1
-            if position < input.count, input[position] == UInt8(ascii: "+") || input[position] == UInt8(ascii: "-") {
-                position += 1
-            }
-            guard skipDigits() else { return false }
-        }
-        return true
-    }
-
-    /// Skips one or more digits.
-    mutating func skipDigits() -> Bool {
-        let start = position
-        while position < input.count, input[position] >= UInt8(ascii: "0"), input[position] <= UInt8(ascii: "9") {
-            position += 1
-        }
-        return position > start
-    }
-
-    mutating func skipLiteral(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard position + count <= input.count else { return false }
-        for offset in 0..<count where input[position + offset] != literal.utf8Start[offset] { return false }
-        position += count
-        return true
     }
 }

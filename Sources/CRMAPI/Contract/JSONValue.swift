@@ -73,13 +73,13 @@ enum JSONValue: Equatable {
 /// anything else (the caller then asks `JSONSerialization`), including text it could read but
 /// would rather not decide on: invalid UTF-8, an escaped lone surrogate, nesting deeper than
 /// `maximumDepth`.
-struct JSONReader {
+struct JSONReader: JSONTokens {
     /// Arrays and objects nested deeper than this are left to `JSONSerialization` (the reader
     /// recurses; the limit keeps its stack small whatever the body).
     static let maximumDepth = 256
 
-    private let input: UnsafeBufferPointer<UInt8>
-    private var position = 0
+    let input: UnsafeBufferPointer<UInt8>
+    var position = 0
     private var depth = 0
     /// Decoded bytes of the string being read, when it has escapes.
     private var scratch: [UInt8] = []
@@ -91,19 +91,10 @@ struct JSONReader {
     static func read(_ bytes: [UInt8]) -> JSONValue? {
         bytes.withUnsafeBufferPointer { buffer in
             var reader = JSONReader(input: buffer)
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { reader.position = 3 }
+            reader.skipByteOrderMark()
             guard let value = reader.value() else { return nil }
             reader.skipWhitespace()
             return reader.position == buffer.count ? value : nil
-        }
-    }
-
-    private mutating func skipWhitespace() {
-        while position < input.count {
-            switch input[position] {
-            case 0x20, 0x0A, 0x0D, 0x09: position += 1
-            default: return
-            }
         }
     }
 
@@ -115,9 +106,9 @@ struct JSONReader {
         case UInt8(ascii: "["): return array()
         case UInt8(ascii: "\""): return string().map(JSONValue.string)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number()
-        case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
-        case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
-        case UInt8(ascii: "n"): return literal("null") ? .null : nil
+        case UInt8(ascii: "t"): return skipLiteral("true") ? .bool(true) : nil
+        case UInt8(ascii: "f"): return skipLiteral("false") ? .bool(false) : nil
+        case UInt8(ascii: "n"): return skipLiteral("null") ? .null : nil
         default: return nil
         }
     }
@@ -208,21 +199,8 @@ struct JSONReader {
                 return String(validating: scratch, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 position += 1
-                guard position < input.count else { return nil }
-                let escaped = input[position]
-                position += 1
-                switch escaped {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(escaped)
-                case UInt8(ascii: "b"): scratch.append(0x08)
-                case UInt8(ascii: "f"): scratch.append(0x0C)
-                case UInt8(ascii: "n"): scratch.append(0x0A)
-                case UInt8(ascii: "r"): scratch.append(0x0D)
-                case UInt8(ascii: "t"): scratch.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard let scalar = unicodeEscape() else { return nil }
-                    scratch.append(contentsOf: String(Character(scalar)).utf8)
-                default: return nil
-                }
+                guard let scalar = readEscape(loneSurrogates: .refused) else { return nil }
+                scratch.append(contentsOf: UTF8.encode(scalar)!)
             default:
                 if byte < 0x20 { return nil }
                 scratch.append(byte)
@@ -232,92 +210,27 @@ struct JSONReader {
         return nil
     }
 
-    /// The scalar of `\uXXXX` (after the `u`), a surrogate pair read as one; nil for a lone
-    /// surrogate.
-    private mutating func unicodeEscape() -> Unicode.Scalar? {
-        guard let first = hex4() else { return nil }
-        if (0xD800...0xDBFF).contains(first) {
-            guard position + 1 < input.count, input[position] == UInt8(ascii: "\\"), input[position + 1] == UInt8(ascii: "u")
-            else { return nil }
-            position += 2
-            guard let second = hex4(), (0xDC00...0xDFFF).contains(second) else { return nil }
-            return Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
-        }
-        return Unicode.Scalar(first)
-    }
-
-    private mutating func hex4() -> UInt32? {
-        guard position + 4 <= input.count else { return nil }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = input[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
-        return value
-    }
-
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as the nearest Double;
-    /// nil when it is out of a Double's range, above or below.
+    /// A number (RFC 8259's grammar, `skipNumber`) read as the nearest Double; nil when it is out
+    /// of a Double's range, above or below, or spelt as JSONDecoder refuses.
     private mutating func number() -> JSONValue? {
         let start = position
-        if input[position] == UInt8(ascii: "-") { position += 1 }
-        guard position < input.count else { return nil }
-        if input[position] == UInt8(ascii: "0") {
-            position += 1
-            // JSONDecoder refuses `0e5` and `0E5` (a zero, unsigned, then an exponent without its
-            // sign), though RFC 8259 allows them: left to the fallback, never read where the
-            // decoder would refuse.
-            if position == start + 1, position + 1 < input.count,
-                input[position] == UInt8(ascii: "e") || input[position] == UInt8(ascii: "E"),
-                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(input[position + 1])
-            {
-                return nil
-            }
-        } else {
-            guard digits() else { return nil }
+        guard skipNumber() else { return nil }
+        let text = UnsafeBufferPointer(rebasing: input[start..<position])
+        // JSONDecoder refuses `0e5` and `0E5` (an unsigned zero, then an exponent without its
+        // sign), though RFC 8259 allows them: left to the fallback, never read where the decoder
+        // would refuse.
+        if text.count > 2, text[0] == UInt8(ascii: "0"), text[1] == UInt8(ascii: "e") || text[1] == UInt8(ascii: "E"),
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[2])
+        {
+            return nil
         }
-        if position < input.count, input[position] == UInt8(ascii: ".") {
-            position += 1
-            guard digits() else { return nil }
-        }
-        if position < input.count, input[position] == UInt8(ascii: "e") || input[position] == UInt8(ascii: "E") {
-            position += 1
-            if position < input.count, input[position] == UInt8(ascii: "+") || input[position] == UInt8(ascii: "-") {
-                position += 1
-            }
-            guard digits() else { return nil }
-        }
-        let digits = UnsafeBufferPointer(rebasing: input[start..<position])
-        guard let number = Double(String(decoding: digits, as: UTF8.self)), number.isFinite else { return nil }
+        guard let number = Double(String(decoding: text, as: UTF8.self)), number.isFinite else { return nil }
         // Too small for a Double: JSONDecoder refuses it rather than read 0.
-        if number == 0, digits.prefix(while: { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }).contains(where: {
+        if number == 0, text.prefix(while: { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }).contains(where: {
             (UInt8(ascii: "1")...UInt8(ascii: "9")).contains($0)
         }) {
             return nil
         }
         return .number(number)
-    }
-
-    /// One or more digits.
-    private mutating func digits() -> Bool {
-        let start = position
-        while position < input.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(input[position]) { position += 1 }
-        return position > start
-    }
-
-    private mutating func literal(_ word: StaticString) -> Bool {
-        let count = word.utf8CodeUnitCount
-        guard position + count <= input.count else { return false }
-        for offset in 0..<count where input[position + offset] != word.utf8Start[offset] { return false }
-        position += count
-        return true
     }
 }
