@@ -12,8 +12,9 @@ enum JSONValue: Equatable {
 
     /// The body as the validator reads it: UTF-8 JSON (RFC 8259, any top-level value, an optional
     /// byte order mark) by `JSONReader`; anything that reader does not take (other encodings,
-    /// escaped lone surrogates, nesting deeper than its limit, text that is not JSON) is handed to
-    /// `JSONSerialization` as before, so a body the validator used to check is still checked.
+    /// escaped lone surrogates, nesting deeper than its limit, some numbers, trailing commas,
+    /// text that is not JSON) is handed to `JSONSerialization` as before, so a body the validator
+    /// used to check is still checked.
     /// Nil when neither reads it: the generated decoders report what is wrong with it.
     static func parse(_ bytes: [UInt8]) -> JSONValue? {
         if let value = JSONReader.read(bytes) { return value }
@@ -72,7 +73,8 @@ enum JSONValue: Equatable {
 /// Reads UTF-8 JSON text into a `JSONValue`, strictly by RFC 8259's grammar. Returns nil for
 /// anything else (the caller then asks `JSONSerialization`), including text it could read but
 /// would rather not decide on: invalid UTF-8, an escaped lone surrogate, nesting deeper than
-/// `maximumDepth`.
+/// `maximumDepth`, numbers `JSONDecoder` refuses (out of a Double's range, `0e5`). It never takes
+/// a text `JSONDecoder` refuses, and reads numbers as it does (`JSONReaderTests`).
 struct JSONReader: JSONTokens {
     /// Arrays and objects nested deeper than this are left to `JSONSerialization` (the reader
     /// recurses; the limit keeps its stack small whatever the body).
